@@ -1,0 +1,99 @@
+"""The plan of one instance: its number, names, namespace and ports (pure).
+
+Everything a template, an env file or a command needs to know about instance
+N is computed here once, from the validated :class:`~multistack.stack.Stack`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import StackError
+from .ports import instance_ports
+from .stack import Stack
+
+_CANONICAL_INT = re.compile(r"^(0|[1-9][0-9]*)$")
+
+
+@dataclass(frozen=True)
+class Instance:
+    stack: Stack
+    n: int
+    ports: dict[str, int]
+    namespace: str
+    database: str
+
+    @property
+    def project_name(self) -> str:
+        """The compose project name, passed with ``-p`` on every call."""
+        return self.stack.compose_project(self.n)
+
+    @property
+    def dir(self) -> Path:
+        return self.stack.instance_dir(self.n)
+
+    def app_name(self, app: str) -> str:
+        """PM2 names are global to a daemon (pm2#4658): suffix the instance."""
+        return f"{app}-{self.n}"
+
+    @property
+    def app_names(self) -> list[str]:
+        return [self.app_name(a.name) for a in self.stack.apps]
+
+    def variables(self) -> dict[str, Any]:
+        """The names templates may use: ``{{ n }}``, ``{{ ports.backend }}``..."""
+        ns = self.namespace
+        return {
+            "n": self.n,
+            "instance": self.n,
+            "project": self.stack.project,
+            "project_name": self.project_name,
+            "namespace": ns,
+            "ports": dict(self.ports),
+            "host_ip": self.stack.host_ip,
+            "temporal_namespace": ns,
+            "task_queue": ns,
+            "redis_prefix": f"{ns}:",
+            "database": self.database,
+            "instance_dir": str(self.dir),
+            "root": str(self.stack.root),
+        }
+
+
+def parse_instance_number(text: str | int, stack: Stack) -> int:
+    """Validate an instance number given by a user (``05`` and ``abc`` are refused)."""
+    lo, hi = stack.first, stack.last
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    elif isinstance(text, str) and _CANONICAL_INT.match(text.strip()):
+        value = int(text.strip())
+    else:
+        raise StackError(f"instance {text!r} is not a number",
+                         f"give a whole number {lo}-{hi} without leading zeros, e.g. `inv dev {lo} start`")
+    if not lo <= value <= hi:
+        raise StackError(f"instance {value} is out of range {lo}-{hi}",
+                         f"use {lo}-{hi}, or widen `instances:` in {stack.path.name}")
+    return value
+
+
+def plan_instance(stack: Stack, n: int) -> Instance:
+    """The instance's ports, namespace and database name.
+
+    The defaults are plain string formatting so that read commands never import
+    jinja2; a template in stack.yaml is rendered strictly.
+    """
+    namespace = f"{stack.project}-dev-{n}"
+    database = f"{stack.project.replace('-', '_')}_instance_{n}"
+    base = {"n": n, "instance": n, "project": stack.project, "project_name": stack.compose_project(n)}
+    if stack.namespace:
+        from .templating import render_string
+
+        namespace = render_string(stack.namespace, base, where=f"{stack.path.name}: namespace")
+    if stack.database:
+        from .templating import render_string
+
+        database = render_string(stack.database, {**base, "namespace": namespace},
+                                 where=f"{stack.path.name}: database")
+    return Instance(stack, n, instance_ports(stack, n), namespace, database)
