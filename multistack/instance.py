@@ -69,6 +69,8 @@ def parse_instance_number(text: str | int, stack: Stack) -> int:
         value = text
     elif isinstance(text, str) and _CANONICAL_INT.match(text.strip()):
         value = int(text.strip())
+    elif isinstance(text, str) and text.strip().isdigit():
+        raise StackError(f"instance {text!r} has a leading zero", f"write it as {int(text)}")
     else:
         raise StackError(f"instance {text!r} is not a number",
                          f"give a whole number {lo}-{hi} without leading zeros, e.g. `inv dev {lo} start`")

@@ -1,0 +1,473 @@
+"""The instance actions behind ``inv dev``: plan with the pure core, then act through ``c.run``.
+
+Read actions (info, ports, project-name, status, logs) take no lock; actions
+that change an instance (init, start, stop, restart, clean) hold its lock.
+``--all`` discovers instances from ``.instances/`` and from the engine's
+project labels, queries the engines once, then works on instances in parallel.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from invoke import Context
+from invoke.exceptions import UnexpectedExit
+
+from . import compose, pm2
+from .actions import DevCommand
+from .engines import Engines, detect
+from .errors import CommandFailed, ConflictError, StackError
+from .instance import Instance, plan_instance
+from .parallel import fan_out, summary
+from .shell import is_dry, probe, run
+from .stack import Stack
+from .status import InstanceState, collect, parse_containers, parse_jlist, render_state
+
+READ_ACTIONS = ("info", "ports", "project-name", "status", "logs")
+
+
+@dataclass
+class Options:
+    json: bool = False
+    force: bool = False
+    yes: bool = False
+    follow: bool = False
+    tail: int | None = None
+
+
+def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> None:
+    opts = Options(**options)
+    if command.all_instances:
+        ALL_HANDLERS[command.action](c, stack, opts)
+        return
+    assert command.instance is not None
+    inst = plan_instance(stack, command.instance)
+    handler = HANDLERS[command.action]
+    if command.action in READ_ACTIONS:
+        handler(c, inst, opts)
+        return
+    with _locked(c, stack, inst.n, command.action):
+        handler(c, inst, opts)
+
+
+# --------------------------------------------------------------------------
+# Read actions
+
+
+def ports(c: Context, inst: Instance, opts: Options) -> None:
+    if opts.json:
+        print(json.dumps(inst.ports, indent=2))
+        return
+    print(ports_table(inst))
+
+
+def ports_table(inst: Instance) -> str:
+    from .tables import table
+
+    rows = []
+    for svc in inst.stack.services:
+        port = inst.ports[svc.name]
+        where = f"compose {svc.compose}:{svc.container_port}" if svc.compose else "host (pm2)"
+        rows.append([svc.name, port, where, service_url(inst, svc.name) or ""])
+    return table(["service", "port", "runs in", "url"], rows, title=f"instance {inst.n} ({inst.project_name})")
+
+
+def service_url(inst: Instance, name: str) -> str | None:
+    svc = inst.stack.service(name)
+    if not svc.url:
+        return None
+    if "{" not in svc.url:
+        return svc.url
+    from .templating import render_string
+
+    return render_string(svc.url, {**inst.variables(), "port": inst.ports[name]},
+                         where=f"{inst.stack.path.name}: services.{name}.url")
+
+
+def info_data(inst: Instance) -> dict[str, Any]:
+    ns = inst.namespace
+    return {
+        "instance": inst.n,
+        "project_name": inst.project_name,
+        "namespace": ns,
+        "dir": str(inst.dir),
+        "initialised": (inst.dir / "instance.json").is_file(),
+        "ports": inst.ports,
+        "apps": inst.app_names,
+        "names": {
+            "temporal_namespace": ns,
+            "temporal_task_queue": ns,
+            "redis_prefix": f"{ns}:",
+            "database": inst.database,
+        },
+    }
+
+
+def info(c: Context, inst: Instance, opts: Options) -> None:
+    data = info_data(inst)
+    if opts.json:
+        print(json.dumps(data, indent=2))
+        return
+    from .tables import table
+
+    rows = [[key, value] for key, value in (
+        ("instance", inst.n), ("compose project", inst.project_name), ("namespace", inst.namespace),
+        ("folder", data["dir"] + ("" if data["initialised"] else " (not generated yet: inv dev N init)")),
+        ("pm2 apps", ", ".join(inst.app_names) or "-"),
+        *((k.replace("_", " "), v) for k, v in data["names"].items()),
+    )]
+    print(table(["what", "value"], rows, title=f"instance {inst.n}"))
+    print()
+    print(ports_table(inst))
+
+
+def project_name(c: Context, inst: Instance, opts: Options) -> None:
+    print(inst.project_name)
+
+
+# --------------------------------------------------------------------------
+# Generation
+
+
+def init(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, quiet: bool = False) -> None:
+    """Write (or refresh) the instance's folder; under --dry, say what would change."""
+    from .generate import generate
+
+    if is_dry(c):
+        from .manifest import read_manifest
+        from .render import MANIFEST, render_instance
+        from .writer import plan_writes
+
+        actions = plan_writes(inst.dir, render_instance(inst), read_manifest(inst.dir / MANIFEST))
+        for action in actions:
+            if action.state != "identical":
+                print(f"would {action.state:>7}  {inst.dir.name}/{action.name}", file=out)
+        return
+    result = generate(inst, force=opts.force)
+    for action in result.actions:
+        if not quiet or action.state != "identical":
+            print(f"{action.line().replace(action.name, f'{inst.dir.name}/{action.name}', 1)}", file=out)
+
+
+def ensure_generated(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout) -> None:
+    """Regenerate only if a source or a generated file changed since the manifest was written."""
+    from .generate import is_fresh
+
+    if not is_fresh(inst):
+        init(c, inst, opts, out=out, quiet=True)
+
+
+# --------------------------------------------------------------------------
+# Engine actions
+
+
+def _engines(c: Context, stack: Stack, engine: bool = True) -> Engines:
+    return detect(c, stack.root, need_compose=bool(stack.compose_files), need_pm2=bool(stack.apps),
+                  need_engine=engine and bool(stack.compose_files))
+
+
+def query_state(c: Context, stack: Stack, engines: Engines, instances: set[int] = frozenset()
+                ) -> dict[int, InstanceState]:
+    """One ``docker ps`` and one ``pm2 jlist`` for every instance together."""
+    containers: list[dict[str, str]] = []
+    processes: list[dict[str, Any]] = []
+    if stack.compose_files:
+        result = probe(c, compose.ps_all(engines.docker))
+        if not result.ok:
+            reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+            from .errors import EngineError
+
+            raise EngineError(f"Docker engine not reachable: {reason}",
+                              "start dockerd (scripts/setup-engines.sh) or set DOCKER_HOST")
+        containers = parse_containers(result.stdout)
+    if stack.apps:
+        result = probe(c, pm2.jlist(engines.pm2))
+        processes = parse_jlist(result.stdout) if result.ok else []
+    return collect(stack, containers, processes, instances)
+
+
+def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
+    """Every host port the instance will publish is free, except those it already holds itself."""
+    from .hostports import taken_ports
+
+    stack = inst.stack
+    own: set[str] = set()
+    if state:
+        running = {s.service for s in state.services if s.state == "running"}
+        own |= {svc.name for svc in stack.services if svc.compose in running}
+        if any(a.status == "online" for a in state.apps):
+            own |= {svc.name for svc in stack.services if not svc.compose}
+    wanted = {name: port for name, port in inst.ports.items() if name not in own}
+    taken = taken_ports(wanted, stack.host_ip)
+    if taken:
+        raise ConflictError(f"instance {inst.n} cannot start: " + "; ".join(t.describe() for t in taken),
+                            "stop what holds the port, or use another instance number")
+
+
+def start(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+    stack = inst.stack
+    engines = _engines(c, stack)
+    ensure_generated(c, inst, opts, out=out)
+    if not is_dry(c):
+        state = query_state(c, stack, engines).get(inst.n)
+        preflight_ports(inst, state)
+    streams = {"out_stream": out, "err_stream": err} if out is not sys.stdout else {}
+    if stack.compose_files:
+        try:
+            run(c, compose.up(inst, engines.compose), **streams)
+        except UnexpectedExit as exc:
+            raise CommandFailed(f"instance {inst.n}: `docker compose up --wait` failed (exit {exc.result.exited}); "
+                                "its output above names the service that did not become healthy",
+                                f"inspect with `inv dev {inst.n} logs`, take it down with `inv dev {inst.n} stop`") from None
+    if stack.apps:
+        if not is_dry(c):
+            (inst.dir / "logs").mkdir(parents=True, exist_ok=True)
+        run(c, pm2.start(inst, engines.pm2), **streams)
+    print(ports_table(inst), file=out)
+
+
+def stop(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+         engines: Engines | None = None, present_apps: list[str] | None = None) -> None:
+    """Stop PM2 apps, then ``compose down`` keeping volumes."""
+    stack = inst.stack
+    engines = engines or _engines(c, stack)
+    streams = {"out_stream": out, "err_stream": err} if out is not sys.stdout else {}
+    if stack.apps:
+        if present_apps is None:
+            present_apps = _present_apps(c, inst, engines)
+        if present_apps:
+            run(c, [*engines.pm2, "stop", pm2.app_regex(present_apps)], **streams)
+    if stack.compose_files:
+        run(c, _down(inst, engines, volumes=False), **streams)
+
+
+def _present_apps(c: Context, inst: Instance, engines: Engines) -> list[str]:
+    if is_dry(c):
+        return inst.app_names
+    result = probe(c, pm2.jlist(engines.pm2))
+    names = {str(p.get("name")) for p in parse_jlist(result.stdout)} if result.ok else set()
+    return [name for name in inst.app_names if name in names]
+
+
+def _down(inst: Instance, engines: Engines, volumes: bool) -> list[str]:
+    """Down with the instance's files where they exist, else by project name alone (labels)."""
+    from .render import OVERRIDE
+
+    if (inst.dir / OVERRIDE).is_file():
+        return compose.down(inst, engines.compose, volumes=volumes)
+    return compose.down_project(inst.project_name, engines.compose, volumes=volumes)
+
+
+def restart(c: Context, inst: Instance, opts: Options) -> None:
+    engines = _engines(c, inst.stack)
+    stop(c, inst, opts, engines=engines)
+    start(c, inst, opts)
+
+
+def status(c: Context, inst: Instance, opts: Options) -> None:
+    engines = _engines(c, inst.stack, engine=False)
+    if is_dry(c):
+        query_state(c, inst.stack, engines)
+        return
+    state = query_state(c, inst.stack, engines, {inst.n})[inst.n]
+    print(json.dumps([state.to_json()], indent=2) if opts.json else render_state(state))
+
+
+def logs(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+    stack = inst.stack
+    engines = _engines(c, stack, engine=False)
+    streams = {"out_stream": out, "err_stream": err} if out is not sys.stdout else {}
+    background = None
+    if stack.compose_files:
+        argv = compose.logs(inst, engines.compose, follow=opts.follow, tail=opts.tail)
+        if opts.follow and stack.apps and not is_dry(c):
+            from .shell import run as run_argv
+
+            background = run_argv(c, argv, asynchronous=True, warn=True, **streams)
+        else:
+            run(c, argv, warn=True, **streams)
+    if stack.apps:
+        try:
+            run(c, pm2.logs(inst, engines.pm2, follow=opts.follow, tail=opts.tail), warn=True, **streams)
+        finally:
+            if background is not None:
+                background.runner.kill()
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on a terminal; refuse without --yes when nobody can answer."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise StackError(f"{question}: refusing without confirmation (stdin is not a terminal)",
+                         "rerun with --yes")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise StackError("cancelled", "rerun with --yes to skip the question")
+
+
+def clean(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+          engines: Engines | None = None, present_apps: list[str] | None = None, confirmed: bool = False) -> None:
+    """Down with volumes, delete the PM2 apps, remove the folder: this instance only."""
+    stack = inst.stack
+    if not confirmed:
+        confirm(f"Remove instance {inst.n} ({inst.project_name}): its containers, volumes, PM2 apps and {inst.dir}?",
+                opts.yes or is_dry(c))
+    engines = engines or _engines(c, stack)
+    streams = {"out_stream": out, "err_stream": err} if out is not sys.stdout else {}
+    if stack.apps:
+        if present_apps is None:
+            present_apps = _present_apps(c, inst, engines)
+        if present_apps:
+            run(c, pm2.delete_names(present_apps, engines.pm2), **streams)
+    if stack.compose_files:
+        run(c, _down(inst, engines, volumes=True), **streams)
+        if not (inst.dir / "docker-compose.override.yml").is_file():
+            _remove_labelled_volumes(c, inst, engines, streams)
+    if is_dry(c):
+        print(f"would remove {inst.dir}", file=out)
+    elif inst.dir.is_dir():
+        if inst.dir.parent != stack.root / stack.instances_dir or inst.dir.name != f"instance-{inst.n}":
+            raise StackError(f"refusing to remove unexpected folder {inst.dir}")
+        shutil.rmtree(inst.dir)
+        print(f"removed {inst.dir}", file=out)
+
+
+def _remove_labelled_volumes(c: Context, inst: Instance, engines: Engines, streams: dict[str, Any]) -> None:
+    """Without its compose files, ``down -v`` cannot know the volumes; the labels still do."""
+    if is_dry(c):
+        return
+    result = probe(c, [engines.docker, "volume", "ls", "--filter",
+                       f"label={compose.PROJECT_LABEL}={inst.project_name}", "--format", "{{.Name}}"])
+    names = result.stdout.split() if result.ok else []
+    if names:
+        run(c, [engines.docker, "volume", "rm", *names], **streams)
+
+
+HANDLERS = {
+    "init": init, "start": start, "stop": stop, "restart": restart, "status": status, "logs": logs,
+    "clean": clean, "info": info, "ports": ports, "project-name": project_name,
+}
+
+
+# --------------------------------------------------------------------------
+# --all
+
+
+def existing_instances(stack: Stack, states: dict[int, InstanceState], volumes: set[int] = frozenset()) -> list[int]:
+    """Instances with a folder, containers, PM2 apps or volumes."""
+    found = set(states) | set(volumes)
+    folder = stack.root / stack.instances_dir
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if child.is_dir() and child.name.startswith("instance-") and child.name[9:].isdigit():
+                found.add(int(child.name[9:]))
+    return sorted(found)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, StackError):
+        return exc.line()
+    if isinstance(exc, UnexpectedExit):
+        return f"error: command failed with exit code {exc.result.exited}"
+    return f"error: {type(exc).__name__}: {exc}"
+
+
+def _finish(action: str, outcomes: list[Any]) -> None:
+    print(summary(action, outcomes))
+    if any(not o.ok for o in outcomes):
+        raise CommandFailed(f"{action} --all failed for some instances", "see the lines prefixed with their numbers")
+
+
+def _volume_instances(c: Context, stack: Stack, engines: Engines) -> set[int]:
+    from .status import instance_of_project
+
+    if is_dry(c) or not stack.compose_files:
+        return set()
+    result = probe(c, compose.volumes_all(engines.docker))
+    found = set()
+    for line in result.stdout.splitlines() if result.ok else []:
+        project = line.split(" ", 1)[0].strip('"')
+        n = instance_of_project(stack, project)
+        if n is not None:
+            found.add(n)
+    return found
+
+
+def _locked(c: Context, stack: Stack, n: int, action: str) -> Any:
+    """The instance's lock, except under --dry (which must not write anything)."""
+    from contextlib import nullcontext
+
+    from .locks import instance_lock
+
+    return nullcontext() if is_dry(c) else instance_lock(stack, n, action)
+
+
+def stop_all(c: Context, stack: Stack, opts: Options) -> None:
+    engines = _engines(c, stack)
+    states = query_state(c, stack, engines) if not is_dry(c) else {}
+    instances = existing_instances(stack, states)
+    apps = [a.name for s in states.values() for a in s.apps if a.status == "online"]
+    if is_dry(c):
+        apps = [name for n in instances for name in plan_instance(stack, n).app_names]
+    if apps:
+        run(c, [*engines.pm2, "stop", pm2.app_regex(apps)], hide="stdout")
+
+    def job(n: int, out: TextIO, err: TextIO) -> None:
+        with _locked(c, stack, n, "stop --all"):
+            stop(c, plan_instance(stack, n), opts, out, err, engines=engines, present_apps=[])
+
+    _finish("stop", fan_out(instances, job, _describe))
+
+
+def status_all(c: Context, stack: Stack, opts: Options) -> None:
+    engines = _engines(c, stack, engine=False)
+    if is_dry(c):
+        query_state(c, stack, engines)
+        return
+    states = query_state(c, stack, engines)
+    instances = existing_instances(stack, states)
+    full = collect(stack, [], [], set(instances))
+    full.update(states)
+    ordered = [full[n] for n in sorted(full)]
+    if opts.json:
+        print(json.dumps([s.to_json() for s in ordered], indent=2))
+        return
+    print("\n\n".join(render_state(s) for s in ordered) if ordered else "no instances")
+
+
+def logs_all(c: Context, stack: Stack, opts: Options) -> None:
+    engines = _engines(c, stack, engine=False)
+    states = query_state(c, stack, engines) if not is_dry(c) else {}
+    instances = existing_instances(stack, states)
+
+    def job(n: int, out: TextIO, err: TextIO) -> None:
+        logs(c, plan_instance(stack, n), opts, out, err)
+
+    _finish("logs", fan_out(instances, job, _describe))
+
+
+def clean_all(c: Context, stack: Stack, opts: Options) -> None:
+    engines = _engines(c, stack)
+    states = query_state(c, stack, engines) if not is_dry(c) else {}
+    instances = existing_instances(stack, states, _volume_instances(c, stack, engines))
+    if not instances:
+        print("no instances to clean")
+        return
+    confirm(f"Remove instances {', '.join(map(str, instances))}: containers, volumes, PM2 apps and folders?",
+            opts.yes or is_dry(c))
+
+    def job(n: int, out: TextIO, err: TextIO) -> None:
+        present = [a.name for a in states[n].apps] if n in states else []
+        if is_dry(c):
+            present = plan_instance(stack, n).app_names
+        with _locked(c, stack, n, "clean --all"):
+            clean(c, plan_instance(stack, n), opts, out, err, engines=engines, present_apps=present, confirmed=True)
+
+    _finish("clean", fan_out(instances, job, _describe))
+
+
+ALL_HANDLERS = {"stop": stop_all, "status": status_all, "logs": logs_all, "clean": clean_all}

@@ -1,0 +1,46 @@
+"""One lock per instance, so two commands on the same instance cannot interleave.
+
+The lock files live in ``.instances/.locks/`` rather than in the instance's
+folder, which ``clean`` removes while holding the lock. The holder's pid and
+command are written beside the lock to name it in the refusal.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .errors import ConflictError
+from .stack import Stack
+
+
+def lock_dir(stack: Stack) -> Path:
+    return stack.root / stack.instances_dir / ".locks"
+
+
+@contextmanager
+def instance_lock(stack: Stack, n: int, action: str) -> Iterator[None]:
+    """Hold instance ``n``'s lock, or refuse at once naming who holds it."""
+    from filelock import FileLock, Timeout
+
+    folder = lock_dir(stack)
+    folder.mkdir(parents=True, exist_ok=True)
+    owner = folder / f"instance-{n}.owner"
+    lock = FileLock(str(folder / f"instance-{n}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        try:
+            holder = owner.read_text(encoding="utf-8").strip()
+        except OSError:
+            holder = "another multistack command"
+        raise ConflictError(f"instance {n} is busy: {holder} holds its lock",
+                            "wait for that command to finish, then retry") from None
+    try:
+        owner.write_text(f"`{action}` (pid {os.getpid()}: {' '.join(sys.argv[1:])[:80]})\n", encoding="utf-8")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
