@@ -132,7 +132,7 @@ def project_name(c: Context, inst: Instance, opts: Options) -> None:
 # Generation
 
 
-def init(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, quiet: bool = False) -> None:
+def init(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, quiet: bool = False) -> None:
     """Write (or refresh) the instance's folder; under --dry, say what would change."""
     from .generate import generate
 
@@ -144,15 +144,15 @@ def init(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, qu
         actions = plan_writes(inst.dir, render_instance(inst), read_manifest(inst.dir / MANIFEST))
         for action in actions:
             if action.state != "identical":
-                print(f"would {action.state:>7}  {inst.dir.name}/{action.name}", file=out)
+                print(f"would {action.state:>7}  {inst.dir.name}/{action.name}", file=out or sys.stdout)
         return
     result = generate(inst, force=opts.force)
     for action in result.actions:
         if not quiet or action.state != "identical":
-            print(f"{action.line().replace(action.name, f'{inst.dir.name}/{action.name}', 1)}", file=out)
+            print(f"{action.line().replace(action.name, f'{inst.dir.name}/{action.name}', 1)}", file=out or sys.stdout)
 
 
-def ensure_generated(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout) -> None:
+def ensure_generated(c: Context, inst: Instance, opts: Options, out: TextIO | None = None) -> None:
     """Regenerate only if a source or a generated file changed since the manifest was written."""
     from .generate import is_fresh
 
@@ -207,14 +207,14 @@ def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
                             "stop what holds the port, or use another instance number")
 
 
-def start(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> None:
     stack = inst.stack
     engines = _engines(c, stack)
     ensure_generated(c, inst, opts, out=out)
     if not is_dry(c):
         state = query_state(c, stack, engines).get(inst.n)
         preflight_ports(inst, state)
-    streams = {"out_stream": out, "err_stream": err} if out is not sys.stdout else {}
+    streams = _streams(out, err)
     if stack.compose_files:
         try:
             run(c, compose.up(inst, engines.compose), **streams)
@@ -226,15 +226,15 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, e
         if not is_dry(c):
             (inst.dir / "logs").mkdir(parents=True, exist_ok=True)
         run(c, pm2.start(inst, engines.pm2), **streams)
-    print(ports_table(inst), file=out)
+    print(ports_table(inst), file=out or sys.stdout)
 
 
-def stop(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+def stop(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, err: TextIO | None = None,
          engines: Engines | None = None, present_apps: list[str] | None = None) -> None:
     """Stop PM2 apps, then ``compose down`` keeping volumes."""
     stack = inst.stack
     engines = engines or _engines(c, stack)
-    streams = {"out_stream": out, "err_stream": err} if out is not sys.stdout else {}
+    streams = _streams(out, err)
     if stack.apps:
         if present_apps is None:
             present_apps = _present_apps(c, inst, engines)
@@ -276,10 +276,10 @@ def status(c: Context, inst: Instance, opts: Options) -> None:
     print(json.dumps([state.to_json()], indent=2) if opts.json else render_state(state))
 
 
-def logs(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+def logs(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> None:
     stack = inst.stack
     engines = _engines(c, stack, engine=False)
-    streams = {"out_stream": out, "err_stream": err} if out is not sys.stdout else {}
+    streams = _streams(out, err)
     background = None
     if stack.compose_files:
         argv = compose.logs(inst, engines.compose, follow=opts.follow, tail=opts.tail)
@@ -297,27 +297,36 @@ def logs(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, er
                 background.runner.kill()
 
 
-def confirm(question: str, yes: bool) -> None:
+def _streams(out: TextIO | None, err: TextIO | None) -> dict[str, Any]:
+    """Explicit streams (the [N] prefixes of --all), else invoke's own (sys.stdout at call time)."""
+    streams = {}
+    if out is not None:
+        streams["out_stream"] = out
+    if err is not None:
+        streams["err_stream"] = err
+    return streams
+
+
+def confirm(question: str, yes: bool, what: str = "this") -> None:
     """Ask on a terminal; refuse without --yes when nobody can answer."""
     if yes:
         return
     if not sys.stdin.isatty():
-        raise StackError(f"{question}: refusing without confirmation (stdin is not a terminal)",
-                         "rerun with --yes")
+        raise StackError(f"{what} needs confirmation and stdin is not a terminal", "rerun with --yes")
     answer = input(f"{question} [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise StackError("cancelled", "rerun with --yes to skip the question")
 
 
-def clean(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, err: TextIO | None = None,
           engines: Engines | None = None, present_apps: list[str] | None = None, confirmed: bool = False) -> None:
     """Down with volumes, delete the PM2 apps, remove the folder: this instance only."""
     stack = inst.stack
     if not confirmed:
         confirm(f"Remove instance {inst.n} ({inst.project_name}): its containers, volumes, PM2 apps and {inst.dir}?",
-                opts.yes or is_dry(c))
+                opts.yes or is_dry(c), what=f"clean of instance {inst.n}")
     engines = engines or _engines(c, stack)
-    streams = {"out_stream": out, "err_stream": err} if out is not sys.stdout else {}
+    streams = _streams(out, err)
     if stack.apps:
         if present_apps is None:
             present_apps = _present_apps(c, inst, engines)
@@ -328,12 +337,12 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO = sys.stdout, e
         if not (inst.dir / "docker-compose.override.yml").is_file():
             _remove_labelled_volumes(c, inst, engines, streams)
     if is_dry(c):
-        print(f"would remove {inst.dir}", file=out)
+        print(f"would remove {inst.dir}", file=out or sys.stdout)
     elif inst.dir.is_dir():
         if inst.dir.parent != stack.root / stack.instances_dir or inst.dir.name != f"instance-{inst.n}":
             raise StackError(f"refusing to remove unexpected folder {inst.dir}")
         shutil.rmtree(inst.dir)
-        print(f"removed {inst.dir}", file=out)
+        print(f"removed {inst.dir}", file=out or sys.stdout)
 
 
 def _remove_labelled_volumes(c: Context, inst: Instance, engines: Engines, streams: dict[str, Any]) -> None:
@@ -458,7 +467,7 @@ def clean_all(c: Context, stack: Stack, opts: Options) -> None:
         print("no instances to clean")
         return
     confirm(f"Remove instances {', '.join(map(str, instances))}: containers, volumes, PM2 apps and folders?",
-            opts.yes or is_dry(c))
+            opts.yes or is_dry(c), what="clean --all")
 
     def job(n: int, out: TextIO, err: TextIO) -> None:
         present = [a.name for a in states[n].apps] if n in states else []
