@@ -6,6 +6,7 @@ template and the variable instead of an empty string in a generated file.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,10 +48,45 @@ def _explain(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+_SIMPLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z0-9_]+))?\s*\}\}")
+
+
+def _render_simple(template: str, variables: dict[str, Any]) -> str | None:
+    """Plain ``{{ name }}`` / ``{{ name.key }}`` substitution without importing jinja2.
+
+    Read commands (``ports``, ``info``) render URL templates; jinja2 costs more
+    to import than the whole command. Anything else (filters, blocks, unknown
+    names) returns None and goes to jinja2, which gives the strict error.
+    """
+    rest = _SIMPLE.sub("", template)
+    if "{{" in rest or "{%" in rest or "{#" in rest:
+        return None
+    out = []
+    pos = 0
+    for match in _SIMPLE.finditer(template):
+        name, key = match.groups()
+        if name not in variables:
+            return None
+        value = variables[name]
+        if key is not None:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        if isinstance(value, (dict, list, bool)) or value is None:
+            return None
+        out += [template[pos:match.start()], str(value)]
+        pos = match.end()
+    out.append(template[pos:])
+    return "".join(out)
+
+
 def render_string(template: str, variables: dict[str, Any], where: str) -> str:
     """Render one inline template (a value in stack.yaml); errors name ``where``."""
     if "{" not in template:
         return template
+    simple = _render_simple(template, variables)
+    if simple is not None:
+        return simple
     import jinja2
 
     try:
