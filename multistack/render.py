@@ -70,9 +70,10 @@ def _instance_env_text(inst: Instance, pairs: list[tuple[str, str]]) -> str:
 
 
 def _env_copies(inst: Instance, pairs: list[tuple[str, str]]) -> dict[str, GeneratedFile]:
-    from .envfiles import PortRule, rewrite_env
+    from .envfiles import LocalHosts, PortRule, rewrite_env
 
     stack = inst.stack
+    local = LocalHosts([stack.host_ip])
     rules = [PortRule(base=s.port, port=inst.ports[s.name], service=s.name, keys=s.env_keys) for s in stack.services]
     copies = {}
     for source in stack.env_files:
@@ -83,7 +84,7 @@ def _env_copies(inst: Instance, pairs: list[tuple[str, str]]) -> dict[str, Gener
         except OSError as exc:
             raise StackError(f"cannot read env file {source}: {exc.strerror}",
                              f"create {source} or remove it from env_files") from None
-        copies[env_copy_name(source)] = GeneratedFile(rewrite_env(text, source, rules, pairs), mode)
+        copies[env_copy_name(source)] = GeneratedFile(rewrite_env(text, source, rules, pairs, local_hosts=local), mode)
     return copies
 
 
