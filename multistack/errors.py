@@ -11,6 +11,7 @@ EXIT_USAGE = 2  # bad input: stack.yaml, env files, templates, arguments
 EXIT_ENGINE = 3  # Docker, Compose or PM2 missing or unreachable
 EXIT_CONFLICT = 4  # a lock is held, a port is taken, a file was edited by hand
 EXIT_FAILED = 1  # an engine command failed, or some instances of --all failed
+EXIT_DOCTOR = 5  # `inv doctor` (or the checks `start` runs first) found a problem that breaks a start
 
 
 class StackError(Exception):
@@ -45,3 +46,9 @@ class CommandFailed(StackError):
     """An engine command ran and failed; its own output has already been shown."""
 
     exit_code = EXIT_FAILED
+
+
+class DoctorError(StackError):
+    """A doctor check found something that would break a start (docs/doctor.md)."""
+
+    exit_code = EXIT_DOCTOR

@@ -24,9 +24,16 @@ class TakenPort:
 
 
 def is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Try to bind it, as docker will: a listener on the same or the wildcard address makes it fail."""
+    """Try to bind it, as docker will: a listener on the same or the wildcard address makes it fail.
+
+    With SO_REUSEADDR, as docker-proxy and most servers bind: without it, the
+    TIME_WAIT connections a stopped instance leaves for a minute (after anyone
+    talked to it) would make its ports look taken, and a restart fail.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
+        if os.name == "posix":  # on Windows SO_REUSEADDR would let us bind over a listener
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -34,6 +41,16 @@ def is_free(port: int, host: str = "127.0.0.1") -> bool:
                 return False
             raise
     return True
+
+
+def accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    """Something accepts TCP connections on host:port: a server is up (wildcard hosts mean this machine)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _listening_inodes(port: int) -> set[str]:

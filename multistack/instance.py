@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StackError
+from .namespaces import derived_names
 from .ports import instance_ports
 from .stack import Stack
 
@@ -24,6 +25,7 @@ class Instance:
     ports: dict[str, int]
     namespace: str
     database: str
+    mode: str = "isolated"  # or "shared": infra runs once, see multistack.provision
 
     @property
     def project_name(self) -> str:
@@ -59,6 +61,8 @@ class Instance:
             "database": self.database,
             "instance_dir": str(self.dir),
             "root": str(self.stack.root),
+            "mode": self.mode,
+            "names": derived_names(self),
         }
 
 
@@ -80,16 +84,40 @@ def parse_instance_number(text: str | int, stack: Stack) -> int:
     return value
 
 
-def plan_instance(stack: Stack, n: int) -> Instance:
+def plan_instance(stack: Stack, n: int, mode: str | None = None) -> Instance:
     """The instance's ports, namespace and database name.
 
-    The defaults are plain string formatting so that read commands never import
-    jinja2; a template in stack.yaml is rendered strictly.
+    ``mode`` None means the instance's own (``inv dev N start --shared`` is
+    remembered) else the stack's ``mode:``. In shared mode the compose
+    services' ports are the shared infra's (their base ports).
     """
-    namespace = f"{stack.project}-dev-{n}"
+    from .provision import resolve_mode
+
+    namespace, database = instance_names(stack, n)
+    mode = resolve_mode(stack, n, mode)
+    ports = instance_ports(stack, n)
+    if mode == "shared":
+        ports.update({svc.name: svc.port for svc in stack.services if svc.compose})
+    return Instance(stack, n, ports, namespace, database, mode)
+
+
+def instance_names(stack: Stack, n: int) -> tuple[str, str]:
+    """Namespace and database name of instance ``n`` (not validated: see multistack.namespaces).
+
+    The defaults are plain string formatting so that read commands never import
+    jinja2; a template in stack.yaml is rendered strictly. The default
+    namespace uses ``-`` where the project has ``_`` and the default database
+    ``_`` where it has ``-``: each is then safe where it is used.
+    """
+    from .namespaces import instance_overrides
+
+    namespace = f"{stack.project.replace('_', '-')}-dev-{n}"
     database = f"{stack.project.replace('-', '_')}_instance_{n}"
     base = {"n": n, "instance": n, "project": stack.project, "project_name": stack.compose_project(n)}
-    if stack.namespace:
+    override = instance_overrides(stack).get(n) if "namespaces" in stack.sections else None
+    if override:
+        namespace = override
+    elif stack.namespace:
         from .templating import render_string
 
         namespace = render_string(stack.namespace, base, where=f"{stack.path.name}: namespace")
@@ -98,4 +126,4 @@ def plan_instance(stack: Stack, n: int) -> Instance:
 
         database = render_string(stack.database, {**base, "namespace": namespace},
                                  where=f"{stack.path.name}: database")
-    return Instance(stack, n, instance_ports(stack, n), namespace, database)
+    return namespace, database

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -36,6 +37,7 @@ class Options:
     yes: bool = False
     follow: bool = False
     tail: int | None = None
+    mode: str | None = None  # --shared / --isolated (multistack.provision)
 
 
 def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> None:
@@ -44,7 +46,11 @@ def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> N
         ALL_HANDLERS[command.action](c, stack, opts)
         return
     assert command.instance is not None
-    inst = plan_instance(stack, command.instance)
+    inst = plan_instance(stack, command.instance, mode=opts.mode)
+    if command.action in ("init", "start", "restart", "info"):
+        from .namespaces import check_stack
+
+        check_stack(stack)  # every namespace safe and unique before any name is handed out
     handler = HANDLERS[command.action]
     if command.action in READ_ACTIONS:
         handler(c, inst, opts)
@@ -88,21 +94,18 @@ def service_url(inst: Instance, name: str) -> str | None:
 
 
 def info_data(inst: Instance) -> dict[str, Any]:
-    ns = inst.namespace
+    from .namespaces import derived_names
+
     return {
         "instance": inst.n,
         "project_name": inst.project_name,
-        "namespace": ns,
+        "namespace": inst.namespace,
+        "mode": inst.mode,
         "dir": str(inst.dir),
         "initialised": (inst.dir / "instance.json").is_file(),
         "ports": inst.ports,
         "apps": inst.app_names,
-        "names": {
-            "temporal_namespace": ns,
-            "temporal_task_queue": ns,
-            "redis_prefix": f"{ns}:",
-            "database": inst.database,
-        },
+        "names": derived_names(inst),
     }
 
 
@@ -117,9 +120,14 @@ def info(c: Context, inst: Instance, opts: Options) -> None:
         ("instance", inst.n), ("compose project", inst.project_name), ("namespace", inst.namespace),
         ("folder", data["dir"] + ("" if data["initialised"] else " (not generated yet: inv dev N init)")),
         ("pm2 apps", ", ".join(inst.app_names) or "-"),
-        *((k.replace("_", " "), v) for k, v in data["names"].items()),
+        ("mode", inst.mode + (f" (infra: compose project {inst.stack.project}-shared)" if inst.mode == "shared" else "")),
     )]
     print(table(["what", "value"], rows, title=f"instance {inst.n}"))
+    print()
+    from .namespaces import names_rows
+
+    print(table(["used by", "template name", "value"], names_rows(inst),
+                title=f"names of instance {inst.n} (namespace {inst.namespace})"))
     print()
     print(ports_table(inst))
 
@@ -164,8 +172,10 @@ def ensure_generated(c: Context, inst: Instance, opts: Options, out: TextIO | No
 # Engine actions
 
 
-def _engines(c: Context, stack: Stack, engine: bool = True) -> Engines:
-    return detect(c, stack.root, need_compose=bool(stack.compose_files), need_pm2=bool(stack.apps),
+def _engines(c: Context, stack: Stack, engine: bool = True, compose_cli: bool = True) -> Engines:
+    """``engine=False`` where ``query_state``'s ``docker ps`` comes next: it reports an unreachable
+    engine the same way, one process fewer. ``compose_cli=False`` for commands that never run compose."""
+    return detect(c, stack.root, need_compose=compose_cli and bool(stack.compose_files), need_pm2=bool(stack.apps),
                   need_engine=engine and bool(stack.compose_files))
 
 
@@ -200,6 +210,8 @@ def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
         own |= {svc.name for svc in stack.services if svc.compose in running}
         if any(a.status == "online" for a in state.apps):
             own |= {svc.name for svc in stack.services if not svc.compose}
+    if inst.mode == "shared":
+        own |= {svc.name for svc in stack.services if svc.compose}  # the shared infra holds them
     wanted = {name: port for name, port in inst.ports.items() if name not in own}
     taken = taken_ports(wanted, stack.host_ip)
     if taken:
@@ -207,15 +219,78 @@ def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
                             "stop what holds the port, or use another instance number")
 
 
+#: How long ``start`` waits for a PM2 app's port to answer (compose has ``up --wait``; PM2 has nothing like it).
+APP_WAIT_SECONDS = 60.0
+#: PM2 states in which an app will not come up by itself.
+APP_DEAD = ("errored", "stopped", "stopping")
+
+
+def app_ports(inst: Instance) -> dict[str, int]:
+    """PM2 app name -> the port it serves: the host service named like the app (app and service ``backend``)."""
+    hosts = {svc.name for svc in inst.stack.services if not svc.compose}
+    return {inst.app_name(app.name): inst.ports[app.name] for app in inst.stack.apps if app.name in hosts}
+
+
+def wait_for_apps(c: Context, inst: Instance, engines: Engines, timeout: float = APP_WAIT_SECONDS) -> None:
+    """``pm2 startOrRestart`` returns once the apps are spawned, before they listen: wait until each port answers.
+
+    Without this, ``inv dev N start && curl ...`` races the app. The ports are polled
+    in-process; ``pm2 jlist`` is asked (about once a second, only while waiting) whether
+    an app died, so that a crashing app fails the start at once, by name.
+    """
+    from .hostports import accepts
+
+    waiting = app_ports(inst)
+    host = inst.stack.host_ip
+    deadline = time.monotonic() + timeout
+    next_look = time.monotonic() + 1.0
+    while True:
+        waiting = {name: port for name, port in waiting.items() if not accepts(port, host)}
+        if not waiting:
+            return
+        now = time.monotonic()
+        if now < next_look and now < deadline:
+            time.sleep(0.1)
+            continue
+        next_look = now + 1.0
+        result = probe(c, pm2.jlist(engines.pm2))
+        apps = {str(p.get("name")): p.get("pm2_env") or {} for p in parse_jlist(result.stdout)} if result.ok else {}
+        dead = {name: apps[name] for name in waiting if name in apps and apps[name].get("status") in APP_DEAD}
+        if dead or now >= deadline:
+            described = "; ".join(
+                f"{name} (port {port}): pm2 status {apps.get(name, {}).get('status', 'unknown')}, "
+                f"{apps.get(name, {}).get('restart_time', 0)} restarts"
+                for name, port in sorted(waiting.items()) if not dead or name in dead)
+            reason = "stopped running" if dead else f"did not answer on its port within {timeout:g}s"
+            raise CommandFailed(f"instance {inst.n}: PM2 app {reason}: {described}",
+                                f"see why with `inv dev {inst.n} logs`; stop the instance with `inv dev {inst.n} stop`")
+
+
 def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> None:
     stack = inst.stack
-    engines = _engines(c, stack)
-    ensure_generated(c, inst, opts, out=out)
-    if not is_dry(c):
+    engines = _engines(c, stack, engine=False)  # query_state's docker ps checks the engine
+    from .doctor import create_bind_files, preflight
+
+    checked = preflight(inst, err=err)  # the fast doctor checks, before anything is written or started
+    if not is_dry(c):  # before writing anything: a refused start leaves no folder behind
         state = query_state(c, stack, engines).get(inst.n)
         preflight_ports(inst, state)
+    if opts.mode is not None:
+        init(c, inst, opts, out=out, quiet=True)  # --shared/--isolated change the ports in the env files
+    else:
+        ensure_generated(c, inst, opts, out=out)
+    shared = inst.mode == "shared"
+    if opts.mode is not None and not is_dry(c):
+        from .provision import remember_mode
+
+        remember_mode(inst)  # stop/clean/info then act in this mode, even without the flag
+    create_bind_files(checked, dry=is_dry(c), out=out)  # else Docker makes each missing file a directory
     streams = _streams(out, err)
-    if stack.compose_files:
+    if shared:
+        from .provision import provision
+
+        provision(c, inst, engines.compose, out=out, err=err)  # the infra is shared: no compose up
+    elif stack.compose_files:
         try:
             run(c, compose.up(inst, engines.compose), **streams)
         except UnexpectedExit as exc:
@@ -226,6 +301,8 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
         if not is_dry(c):
             (inst.dir / "logs").mkdir(parents=True, exist_ok=True)
         run(c, pm2.start(inst, engines.pm2), **streams)
+        if not is_dry(c):
+            wait_for_apps(c, inst, engines)
     print(ports_table(inst), file=out or sys.stdout)
 
 
@@ -240,7 +317,10 @@ def stop(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
             present_apps = _present_apps(c, inst, engines)
         if present_apps:
             run(c, [*engines.pm2, "stop", pm2.app_regex(present_apps)], **streams)
-    if stack.compose_files:
+    if stack.compose_files and inst.mode == "shared":
+        print(f"instance {inst.n} is in shared mode: the shared infra keeps running (inv dev.infra-down)",
+              file=out or sys.stdout)
+    elif stack.compose_files:
         run(c, _down(inst, engines, volumes=False), **streams)
 
 
@@ -268,7 +348,7 @@ def restart(c: Context, inst: Instance, opts: Options) -> None:
 
 
 def status(c: Context, inst: Instance, opts: Options) -> None:
-    engines = _engines(c, inst.stack, engine=False)
+    engines = _engines(c, inst.stack, engine=False, compose_cli=False)
     if is_dry(c):
         query_state(c, inst.stack, engines)
         return
@@ -298,12 +378,19 @@ def logs(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
 
 
 def _streams(out: TextIO | None, err: TextIO | None) -> dict[str, Any]:
-    """Explicit streams (the [N] prefixes of --all), else invoke's own (sys.stdout at call time)."""
-    streams = {}
+    """Explicit streams (the [N] prefixes of --all), else invoke's own (sys.stdout at call time).
+
+    With explicit streams the command may run beside others (``fan_out``): it gets no stdin,
+    else each of invoke's runners would read the terminal and switch it to character mode
+    and back, concurrently, and could leave it that way.
+    """
+    streams: dict[str, Any] = {}
     if out is not None:
         streams["out_stream"] = out
     if err is not None:
         streams["err_stream"] = err
+    if streams:
+        streams["in_stream"] = False
     return streams
 
 
@@ -320,10 +407,17 @@ def confirm(question: str, yes: bool, what: str = "this") -> None:
 
 def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, err: TextIO | None = None,
           engines: Engines | None = None, present_apps: list[str] | None = None, confirmed: bool = False) -> None:
-    """Down with volumes, delete the PM2 apps, remove the folder: this instance only."""
+    """Down with volumes, delete the PM2 apps, remove the folder: this instance only.
+
+    In shared mode the infra stays: the ``provision:`` teardown removes this
+    instance's part of it (after its apps, which may hold connections).
+    """
     stack = inst.stack
+    shared = inst.mode == "shared"
     if not confirmed:
-        confirm(f"Remove instance {inst.n} ({inst.project_name}): its containers, volumes, PM2 apps and {inst.dir}?",
+        what = (f"its PM2 apps, its provisioned state in the shared infra (namespace {inst.namespace}, "
+                f"database {inst.database})" if shared else "its containers, volumes, PM2 apps")
+        confirm(f"Remove instance {inst.n} ({inst.project_name}): {what} and {inst.dir}?",
                 opts.yes or is_dry(c), what=f"clean of instance {inst.n}")
     engines = engines or _engines(c, stack)
     streams = _streams(out, err)
@@ -332,7 +426,11 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
             present_apps = _present_apps(c, inst, engines)
         if present_apps:
             run(c, pm2.delete_names(present_apps, engines.pm2), **streams)
-    if stack.compose_files:
+    if shared:
+        from .provision import teardown
+
+        teardown(c, inst, engines.compose, out=out, err=err)
+    elif stack.compose_files:
         run(c, _down(inst, engines, volumes=True), **streams)
         if not (inst.dir / "docker-compose.override.yml").is_file():
             _remove_labelled_volumes(c, inst, engines, streams)
@@ -416,7 +514,7 @@ def _locked(c: Context, stack: Stack, n: int, action: str) -> Any:
 
 
 def stop_all(c: Context, stack: Stack, opts: Options) -> None:
-    engines = _engines(c, stack)
+    engines = _engines(c, stack, engine=False)
     states = query_state(c, stack, engines) if not is_dry(c) else {}
     instances = existing_instances(stack, states)
     apps = [a.name for s in states.values() for a in s.apps if a.status == "online"]
@@ -433,7 +531,7 @@ def stop_all(c: Context, stack: Stack, opts: Options) -> None:
 
 
 def status_all(c: Context, stack: Stack, opts: Options) -> None:
-    engines = _engines(c, stack, engine=False)
+    engines = _engines(c, stack, engine=False, compose_cli=False)  # two processes: docker ps, pm2 jlist
     if is_dry(c):
         query_state(c, stack, engines)
         return
@@ -460,7 +558,7 @@ def logs_all(c: Context, stack: Stack, opts: Options) -> None:
 
 
 def clean_all(c: Context, stack: Stack, opts: Options) -> None:
-    engines = _engines(c, stack)
+    engines = _engines(c, stack, engine=False)
     states = query_state(c, stack, engines) if not is_dry(c) else {}
     instances = existing_instances(stack, states, _volume_instances(c, stack, engines))
     if not instances:

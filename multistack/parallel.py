@@ -15,7 +15,12 @@ _print_lock = threading.Lock()
 
 
 class PrefixWriter:
-    """A file-like for ``c.run(out_stream=...)`` that writes whole lines with a prefix."""
+    """A file-like for ``c.run(out_stream=...)`` that writes whole lines with a prefix.
+
+    invoke calls ``flush()`` after every chunk it reads (up to 1000 bytes, cut
+    anywhere), so ``flush`` must not end a line: only complete lines are
+    written, and :meth:`close` writes what is left once the job is done.
+    """
 
     def __init__(self, prefix: str, target: TextIO) -> None:
         self.prefix = prefix
@@ -23,8 +28,12 @@ class PrefixWriter:
         self.buffer = ""
 
     def write(self, data: str) -> int:
-        self.buffer += data.replace("\r\n", "\n").replace("\r", "\n")
-        *lines, self.buffer = self.buffer.split("\n")
+        text = self.buffer + data
+        held = ""
+        if text.endswith("\r"):  # maybe the first half of a \r\n cut between two chunks
+            text, held = text[:-1], "\r"
+        *lines, rest = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self.buffer = rest + held
         if lines:
             with _print_lock:
                 self.target.write("".join(f"{self.prefix}{line}\n" for line in lines))
@@ -32,11 +41,17 @@ class PrefixWriter:
         return len(data)
 
     def flush(self) -> None:
-        if self.buffer:
+        with _print_lock:
+            self.target.flush()
+
+    def close(self) -> None:
+        """Write the last, unterminated line (if any)."""
+        rest = self.buffer.rstrip("\r")
+        self.buffer = ""
+        if rest:
             with _print_lock:
-                self.target.write(f"{self.prefix}{self.buffer}\n")
+                self.target.write(f"{self.prefix}{rest}\n")
                 self.target.flush()
-            self.buffer = ""
 
     def isatty(self) -> bool:
         return False
@@ -70,8 +85,8 @@ def fan_out(instances: Sequence[int], job: Job, describe_error: Callable[[BaseEx
             err.write(message + "\n")
             return Outcome(n, message)
         finally:
-            out.flush()
-            err.flush()
+            out.close()
+            err.close()
 
     if len(instances) <= 1:
         return [one(n) for n in instances]

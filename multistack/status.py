@@ -88,15 +88,22 @@ def parse_containers(text: str) -> list[dict[str, str]]:
 
 
 def parse_jlist(text: str) -> list[dict[str, Any]]:
-    """``pm2 jlist`` may print notices before the JSON array; read from the first ``[``."""
-    start = text.find("[")
-    if start < 0:
-        return []
-    try:
-        data = json.loads(text[start:])
-    except ValueError:
-        return []
-    return data if isinstance(data, list) else []
+    """The JSON array of ``pm2 jlist``, after whatever notices PM2 prints before it.
+
+    PM2 prints coloured notices on stdout first when it spawns its daemon or
+    finds it out of date (``\\x1b[32m[PM2] Spawning PM2 daemon...``): their
+    ``[`` are not the array's, so the array is the first line-start ``[`` that
+    decodes as JSON to the end of the text.
+    """
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"^\[", text, re.MULTILINE):
+        try:
+            data, end = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        if isinstance(data, list) and not text[end:].strip():
+            return data
+    return []
 
 
 def collect(stack: Stack, containers: list[dict[str, str]], processes: list[dict[str, Any]],

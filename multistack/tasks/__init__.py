@@ -12,4 +12,10 @@ def namespace() -> Collection:
     from . import dev
 
     argv.install_on_running_program()
-    return Collection(dev.ns)
+    from .doctor import doctor_
+
+    from . import mesh
+
+    from . import system
+
+    return Collection(dev.ns, doctor_, mesh.ns, system.ns)

@@ -19,13 +19,17 @@ HELP = {
     "yes": "clean without asking",
     "follow": "keep streaming logs",
     "tail": "number of log lines to show per service (logs)",
+    "shared": "shared mode: infra runs once (inv dev.infra-up), this instance gets only its apps and its "
+              "provisioned namespace; remembered by the instance until clean",
+    "isolated": "isolated mode: one infra per instance (the default); remembered by the instance until clean",
 }
 
 
 @task(name="run", default=True, iterable=["arg"], help=HELP)
 @user_errors
 def run_(c: Context, arg: list[str] | None = None, all: bool = False, json: bool = False, force: bool = False,
-         yes: bool = False, follow: bool = False, tail: int | None = None) -> None:
+         yes: bool = False, follow: bool = False, tail: int | None = None, shared: bool = False,
+         isolated: bool = False) -> None:
     """Act on an instance: `inv dev [N] [ACTION] [--all]` (ACTION: start stop restart status logs clean info ports init project-name)."""
     from .. import lifecycle
     from ..actions import parse_words
@@ -33,7 +37,12 @@ def run_(c: Context, arg: list[str] | None = None, all: bool = False, json: bool
 
     stack = load_stack()
     command = parse_words(arg or [], all, stack)
-    lifecycle.dispatch(c, stack, command, json=json, force=force, yes=yes, follow=follow, tail=tail)
+    if shared and isolated:
+        from ..errors import StackError
+
+        raise StackError("both --shared and --isolated given", "give one of them")
+    mode = "shared" if shared else "isolated" if isolated else None
+    lifecycle.dispatch(c, stack, command, json=json, force=force, yes=yes, follow=follow, tail=tail, mode=mode)
 
 
 run_.optional_positionals = True  # type: ignore[attr-defined]
@@ -67,4 +76,45 @@ def use(c: Context, arg: list[str] | None = None, clear: bool = False) -> None:
 
 
 use.optional_positionals = True  # type: ignore[attr-defined]
-ns = Collection("dev", run_, use)
+
+
+@task(name="infra-up")
+@user_errors
+def infra_up(c: Context) -> None:
+    """Start the shared infra of shared mode: the compose files as the project `<project>-shared`."""
+    from ..engines import detect
+    from ..provision import infra_up as infra_up_argv
+    from ..shell import run
+    from ..stack import load_stack
+
+    stack = load_stack()
+    if not stack.compose_files:
+        print("no compose files in stack.yaml: no shared infra to start")
+        return
+    engines = detect(c, stack.root)
+    run(c, infra_up_argv(stack, engines.compose))
+
+
+@task(name="infra-down", help={"volumes": "also remove the shared infra's volumes (every instance's data)",
+                               "yes": "remove volumes without asking"})
+@user_errors
+def infra_down(c: Context, volumes: bool = False, yes: bool = False) -> None:
+    """Stop the shared infra (`inv dev N stop` never does: other instances use it)."""
+    from ..engines import detect
+    from ..lifecycle import confirm
+    from ..provision import infra_down as infra_down_argv, shared_project
+    from ..shell import is_dry, run
+    from ..stack import load_stack
+
+    stack = load_stack()
+    if not stack.compose_files:
+        print("no compose files in stack.yaml: no shared infra to stop")
+        return
+    if volumes:
+        confirm(f"Remove the volumes of {shared_project(stack)}: the data of every shared-mode instance?",
+                yes or is_dry(c), what="infra-down --volumes")
+    engines = detect(c, stack.root)
+    run(c, infra_down_argv(stack, engines.compose, volumes=volumes))
+
+
+ns = Collection("dev", run_, use, infra_up, infra_down)
