@@ -11,13 +11,37 @@ import functools
 import shlex
 from typing import Any, Callable, TypeVar
 
-from invoke import Collection, Exit, Program
+import invoke
+from invoke import Collection, Exit, Program, Task
 from invoke.exceptions import UnexpectedExit
 
 from . import __version__
 from .errors import EXIT_FAILED, StackError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class HelpKeepingTask(Task):
+    """A task whose per-option help survives being parsed more than once.
+
+    invoke's ``Task.get_arguments`` pops each option's help as it builds a
+    parser context. multistack builds the contexts once before invoke does
+    (``argv.install``), and tests run several programs in one process, so
+    without this ``inv --help dev`` would show bare options.
+    """
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Any]:
+        kept = dict(self.help)
+        try:
+            return super().get_arguments(ignore_unknown_help)
+        finally:
+            self.help = kept
+
+
+def task(*args: Any, **kwargs: Any) -> Any:
+    """``invoke.task`` making :class:`HelpKeepingTask` tasks; use it for every multistack task."""
+    kwargs.setdefault("klass", HelpKeepingTask)
+    return invoke.task(*args, **kwargs)
 
 
 def user_errors(func: F) -> F:

@@ -746,9 +746,9 @@ def _networks(view_n: View, view_m: View) -> tuple[list[Finding], int, list[str]
         for net, item in svc.networks.items():
             if net not in shared_nets:
                 continue
-            aliases = _mapping(item.value).get("aliases") or []
+            aliases = _aliases(item)
             other_item = view_m.services[name].networks.get(net)
-            other = (_mapping(other_item.value).get("aliases") or []) if other_item else []
+            other = _aliases(other_item) if other_item else []
             same = sorted({view_n.text(a) for a in aliases} & {view_m.text(a) for a in other})
             if same:
                 findings.append(Finding(
@@ -758,6 +758,11 @@ def _networks(view_n: View, view_m: View) -> tuple[list[Finding], int, list[str]
                     "make the alias per instance (e.g. ${COMPOSE_PROJECT_NAME}-" + same[0] + ", with instance.env "
                     "in compose.env_files), or keep the service off the shared network"))
     return findings, per_instance, shared, external
+
+
+def _aliases(item: Item) -> list[Any]:
+    aliases = _mapping(item.value).get("aliases") or []
+    return [aliases] if isinstance(aliases, (str, int)) else list(aliases) if isinstance(aliases, list) else []
 
 
 def _volumes(view_n: View, view_m: View) -> list[Finding]:
@@ -1147,12 +1152,23 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), order.index(f.check), f.file, f.key))
 
 
-def render_report(report: Report) -> str:
-    from .tables import table
+def render_report(report: Report, width: int = 88) -> str:
+    """A table of findings; the last column holds where, what and the fix, wrapped to ``width``."""
+    import textwrap
 
     title = f"doctor: {report.stack}" + (f", instance {report.instance}" if report.instance is not None else "")
-    rows = [[f.severity, f.check, f.where(), f.message, f.fix or "-"] for f in report.findings]
-    body = table(["severity", "check", "where", "finding", "fix"], rows, title=title)
+    first = max([len("severity")] + [len(f.severity) for f in report.findings])
+    second = max([len("check")] + [len(f.check) for f in report.findings])
+    lines = [title, f"{'severity':<{first}}  {'check':<{second}}  where / finding / fix",
+             f"{'-' * first}  {'-' * second}  {'-' * width}"]
+    indent = " " * (first + second + 4)
+    for finding in report.findings:
+        cell = [finding.where()] if finding.file or finding.key else []
+        cell += textwrap.wrap(finding.message, width)
+        if finding.fix:
+            cell += textwrap.wrap(f"fix: {finding.fix}", width, subsequent_indent="     ")
+        lines.append(f"{finding.severity:<{first}}  {finding.check:<{second}}  {cell[0]}")
+        lines += [f"{indent}{text}" for text in cell[1:]]
     counts = ", ".join(f"{s}: {report.count(s)}" for s in SEVERITIES)
     verdict = "ok: nothing here would break a start" if report.ok else "FAILED: fix the errors above before starting"
-    return f"{body}\n\n{counts}; {verdict}"
+    return "\n".join(lines) + f"\n\n{counts}; {verdict}"

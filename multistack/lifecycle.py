@@ -294,8 +294,10 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
         try:
             run(c, compose.up(inst, engines.compose), **streams)
         except UnexpectedExit as exc:
-            raise CommandFailed(f"instance {inst.n}: `docker compose up --wait` failed (exit {exc.result.exited}); "
-                                "its output above names the service that did not become healthy",
+            # Compose's last line names what blocked: "container <project>-web-1 is unhealthy".
+            last = ([line.strip() for line in (exc.result.stderr or "").splitlines() if line.strip()] or [""])[-1]
+            raise CommandFailed(f"instance {inst.n}: `docker compose up --wait` failed (exit {exc.result.exited})"
+                                + (f": {last}" if last else "; see its output above"),
                                 f"inspect with `inv dev {inst.n} logs`, take it down with `inv dev {inst.n} stop`") from None
     if stack.apps:
         if not is_dry(c):

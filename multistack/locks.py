@@ -26,6 +26,7 @@ def instance_lock(stack: Stack, n: int, action: str) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     folder = lock_dir(stack)
+    made = [p for p in (folder.parent, folder) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     owner = folder / f"instance-{n}.owner"
     lock = FileLock(str(folder / f"instance-{n}.lock"))
@@ -38,9 +39,27 @@ def instance_lock(stack: Stack, n: int, action: str) -> Iterator[None]:
             holder = "another multistack command"
         raise ConflictError(f"instance {n} is busy: {holder} holds its lock",
                             "wait for that command to finish, then retry") from None
+    failed = True
     try:
         owner.write_text(f"`{action}` (pid {os.getpid()}: {' '.join(sys.argv[1:])[:80]})\n", encoding="utf-8")
         yield
+        failed = False
     finally:
         owner.unlink(missing_ok=True)
         lock.release()
+        if failed and made:
+            _undo(made, folder / f"instance-{n}.lock")
+
+
+def _undo(made: list[Path], lock_file: Path) -> None:
+    """A command that failed on a tree that had no .instances/ leaves none behind.
+
+    Only folders this call created are removed, and only when empty, so the
+    lock of a command that started meanwhile is never pulled from under it.
+    """
+    lock_file.unlink(missing_ok=True)
+    for path in reversed(made):
+        try:
+            path.rmdir()
+        except OSError:
+            return

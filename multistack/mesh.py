@@ -185,12 +185,14 @@ def _profiles(node: _Node) -> tuple[Profile, ...]:
 
 def _environments(node: _Node) -> tuple[Environment, ...]:
     if not node.data:
-        node.fail("needs at least one environment", hint="e.g. `local: {compose: ..., template: env/local.env.example}`")
+        node.fail("needs at least one environment",
+                  hint="e.g. `local: {compose: ..., template: env/local.env.example}`")
     envs = []
-    for name, _ in node.items():
-        if not _NAME_RE.match(name):
-            node.fail("environment names are lowercase letters, digits, - and _", name)
-        env = node.child(name)
+    for name, value in node.items():  # the raw value: a YAML key such as 1 is not the string "1"
+        if not _NAME_RE.match(name) or name.isdigit():
+            node.fail("environment names are lowercase letters, digits, - and _, not only digits "
+                      "(a number answers the prompt's menu)", name)
+        env = _Node(value, node.where(name), node.file)
         files = env.strings("compose")
         if not files:
             env.fail("missing required key 'compose'", hint="this environment's override file")

@@ -25,6 +25,8 @@ DEFAULT_STACK_FILE = "stack.yaml"
 EXTRA_SECTIONS = ("mesh", "systems", "engines", "provision", "mode", "namespaces", "doctor")
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+#: A project name must also make a valid namespace (<project>-dev-N: DNS label, Kafka, MQTT...).
+_PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9]|[-_](?=[a-z0-9])){0,39}$")
 _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -247,7 +249,8 @@ def _read_yaml(path: Path) -> Any:
 def parse_stack(raw: Any, path: Path) -> Stack:
     """Validate the raw mapping of a stack file (pure: no file access)."""
     top = _Node(raw, "", path.name)
-    project = top.string("project", pattern=_NAME_RE, what="project name (lowercase letters, digits, - and _)")
+    project = top.string("project", pattern=_PROJECT_RE,
+                         what="project name (a lowercase letter, then letters, digits and single - or _)")
     if project is None:
         top.fail("missing required key 'project'", hint="add `project: <name>` to the top of the file")
     first, last = _instance_range(top)
@@ -288,7 +291,7 @@ def parse_stack(raw: Any, path: Path) -> Stack:
 
 def _instance_range(top: _Node) -> tuple[int, int]:
     value = top.get("instances", "0-9")
-    if isinstance(value, str) and re.fullmatch(r"\d+-\d+", value):
+    if isinstance(value, str) and re.fullmatch(r"\d{1,4}-\d{1,4}", value):  # 0-9999, as {first, last}
         first, last = (int(x) for x in value.split("-"))
     elif isinstance(value, dict):
         node = top.child("instances")
@@ -304,12 +307,12 @@ def _instance_range(top: _Node) -> tuple[int, int]:
 
 def _services(node: _Node) -> tuple[Service, ...]:
     services = []
-    for name, _ in node.items():
+    for name, value in node.items():  # the raw value: a YAML key such as 8000 is not the string "8000"
         if not _NAME_RE.match(name):
             node.fail("service names are lowercase letters, digits, - and _", name)
-        svc = node.child(name) if isinstance(node.data[name], dict) else None
+        svc = _Node(value, node.where(name), node.file) if isinstance(value, dict) else None
         if svc is None:
-            node.fail(f"must be a mapping with at least `port`, got {_kind(node.data[name])}", name)
+            node.fail(f"must be a mapping with at least `port`, got {_kind(value)}", name)
         port = svc.integer("port", lo=1, hi=65535)
         if port is None:
             svc.fail("missing required key 'port'", hint="give the service's base port (instance 0)")
@@ -331,13 +334,14 @@ def _services(node: _Node) -> tuple[Service, ...]:
 
 def _apps(node: _Node, env_files: tuple[str, ...]) -> tuple[App, ...]:
     apps = []
-    for name, _ in node.items():
+    for name, value in node.items():
         if not _NAME_RE.match(name):
             node.fail("app names are lowercase letters, digits, - and _", name)
-        app = node.child(name)
+        app = _Node(value, node.where(name), node.file)
         command = app.string("command")
         if command is None:
             app.fail("missing required key 'command'", hint="the command PM2 runs, e.g. `python3 server.py`")
+        _check_command(app, command)
         cwd = app.string("cwd", ".")
         files = app.strings("env_files")
         env = app.env_map("env")
@@ -346,12 +350,24 @@ def _apps(node: _Node, env_files: tuple[str, ...]) -> tuple[App, ...]:
     return tuple(apps)
 
 
+def _check_command(app: _Node, command: str) -> None:
+    """The ecosystem file splits the command like a shell: refuse what cannot be split, here."""
+    import shlex
+
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        app.fail(f"cannot be split into arguments: {exc}", "command", "close the quote, or escape it with \\")
+    if not argv:
+        app.fail("has no program to run", "command", "give the command PM2 runs, e.g. `python3 server.py`")
+
+
 def _compose_patches(node: _Node) -> tuple[ComposePatch, ...]:
     patches = []
-    for name, _ in node.items():
+    for name, value in node.items():
         if not _SERVICE_RE.match(name):
             node.fail("is not a valid compose service name", name)
-        svc = node.child(name)
+        svc = _Node(value, node.where(name), node.file)
         env = svc.env_map("environment")
         command = svc.string("command")
         svc.done()

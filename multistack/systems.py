@@ -203,7 +203,7 @@ def get_system(stack: Stack, name: str) -> System:
 
 
 def _system(stack: Stack, name: str, node: _Node) -> System:
-    description = node.string("description", "") or ""
+    description = node.string("description") or ""
     compose_files = node.strings("compose_files") or stack.compose_files
     if not compose_files:
         node.fail("no compose files: neither compose_files here nor compose.files in the stack",
@@ -241,7 +241,7 @@ def _ports(node: _Node) -> tuple[SystemPort, ...]:
             node.fail("port names are lowercase letters, digits and _ (used as {{ ports.NAME }})", name)
         if not isinstance(value, dict):
             node.fail(f"must be a mapping with port and service, got {_kind(value)}", name)
-        p = node.child(name)
+        p = _Node(value, node.where(name), node.file)  # the raw value: a YAML key 80 is not "80"
         port = p.integer("port", lo=1, hi=65535)
         if port is None:
             p.fail("missing required key 'port'", hint="the host port of the member in slot 0")
@@ -355,8 +355,9 @@ def _vars(node: _Node, key: str) -> dict[str, Any]:
     return {k: raw[k] for k in sorted(raw)}
 
 
-def _mounts(node: _Node, key: str) -> tuple[tuple[str, str], ...]:
-    m = node.child(key)
+def _mounts(node: _Node, key: str, value: Any = None) -> tuple[tuple[str, str], ...]:
+    """``{service: /path}``: ``node``'s child ``key``, or ``value`` (the raw value of that key)."""
+    m = node.child(key) if value is None else _Node(value, node.where(key), node.file)
     mounts = []
     for service, target in m.items():
         if not _SERVICE_RE.match(service):
@@ -375,7 +376,7 @@ def _overlays(node: _Node) -> tuple[Overlay, ...]:
                       f"{', '.join(GENERATED)}", name)
         if not isinstance(value, dict):
             node.fail(f"must be a mapping with template and mounts, got {_kind(value)}", name)
-        o = node.child(name)
+        o = _Node(value, node.where(name), node.file)
         template = o.string("template")
         if template is None:
             o.fail("missing required key 'template'", hint="a jinja2 file, relative to stack.yaml, or system-node.json.j2")
@@ -393,12 +394,15 @@ def _volumes(node: _Node) -> tuple[DataVolume, ...]:
             node.fail("volume names are lowercase letters, digits, - and _", name)
         if not isinstance(value, dict) or not value:
             node.fail("must map services to paths in their containers, e.g. {node: /var/lib/node}", name)
-        volumes.append(DataVolume(name, _mounts(node, name)))
+        volumes.append(DataVolume(name, _mounts(node, name, value)))
     return tuple(volumes)
 
 
 def _check_system(stack: Stack, system: System, node: _Node) -> None:
     """What one system's parts must agree on (no file access)."""
+    if system.network in ("default", system.project_network):
+        node.fail(f"the shared network cannot be named {system.network!r}: that is the members' own network",
+                  "network", "choose another name, e.g. network: meshnet")
     members = node.child("members")
     for m in system.members:
         project = project_name(stack, system.name, m.name)

@@ -7,9 +7,9 @@ stop, status, logs and clean take `--all` (or the word `all`).
 """
 from __future__ import annotations
 
-from invoke import Collection, Context, task
+from invoke import Collection, Context
 
-from ..cli import user_errors
+from ..cli import task, user_errors
 
 HELP = {
     "arg": "instance number and/or action, given positionally: `inv dev 1 start`",

@@ -9,9 +9,9 @@ would break a start (docs/doctor.md).
 """
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
 
-from ..cli import user_errors
+from ..cli import task, user_errors
 
 HELP = {
     "arg": "the instance whose ports to check, given positionally: `inv doctor 1` (default: no port check)",
@@ -41,7 +41,7 @@ def doctor_(c: Context, arg: list[str] | None = None, json: bool = False) -> Non
     if errors:
         first = next(f for f in report.findings if f.severity == "error")
         raise DoctorError(f"doctor found {errors} problem(s) that would break a start, first: {first.describe()}",
-                          first.fix or "see the fix column above")
+                          first.fix or "see the fix lines above")
 
 
 doctor_.optional_positionals = True  # type: ignore[attr-defined]

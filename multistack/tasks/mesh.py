@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json as json_lib
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from invoke import Collection, Context, Task, task
+from invoke import Collection, Context
 
-from ..cli import user_errors
+from ..cli import task, user_errors
 
 if TYPE_CHECKING:
     from ..engines import Engines
@@ -27,28 +27,11 @@ HELP = {
            "up creates env/.env from its template when there is none",
     "volumes": "also remove the named volumes (database, object storage, telemetry data): asks first",
     "yes": "do not ask before removing volumes",
-    "arg": "positional words (see the task's help)",
     "follow": "keep streaming logs",
     "tail": "number of lines to show per service",
     "json": "print JSON",
     "force": "replace an existing env/.env (the old one is kept as env/.env.bak)",
 }
-
-
-class MeshTask(Task):
-    """A task that keeps its per-option help across parses.
-
-    invoke's ``Task.get_arguments`` pops each option's help as it builds the
-    parser, and ``multistack.argv`` builds the contexts once more before
-    invoke does, so ``inv --help mesh.up`` would show bare options.
-    """
-
-    def get_arguments(self, ignore_unknown_help: bool | None = None):  # type: ignore[no-untyped-def]
-        kept = dict(self.help)
-        try:
-            return super().get_arguments(ignore_unknown_help)
-        finally:
-            self.help = kept
 
 
 def _load() -> tuple[Stack, Mesh]:
@@ -59,7 +42,7 @@ def _load() -> tuple[Stack, Mesh]:
     return stack, load_mesh(stack)
 
 
-def _ask(mesh: Mesh):  # type: ignore[no-untyped-def]
+def _ask(mesh: Mesh) -> Callable[[], str] | None:
     """A prompt when a person is at a terminal; None (refuse, asking for --env) otherwise."""
     if not sys.stdin.isatty():
         return None
@@ -133,8 +116,8 @@ def _values(mesh: Mesh, env: Environment, active: ActiveEnv | None) -> dict[str,
 
 def _write_env_file(c: Context, mesh: Mesh, env: Environment, force: bool) -> None:
     """Copy the environment's template to the active env file (0600: it holds passwords)."""
-    from ..errors import ConflictError
-    from ..mesh import active_environment, check_template, read_active, read_env_file
+    from ..errors import ConflictError, StackError
+    from ..mesh import check_template, read_active, read_env_file
     from ..shell import is_dry
     from ..writer import atomic_write
 
@@ -142,22 +125,24 @@ def _write_env_file(c: Context, mesh: Mesh, env: Environment, force: bool) -> No
     check_template(mesh, env, read_env_file(source))
     target = mesh.env_path
     text = source.read_text(encoding="utf-8")
-    active = read_active(mesh)
-    if active is not None:
+    exists = target.is_file()
+    if exists:
         if target.read_text(encoding="utf-8") == text:
             print(f"identical  {mesh.env_file} ({env.template})")
             return
         if not force:
             try:
-                current = f" (ENVIRONMENT={active_environment(mesh, active).name})"
-            except Exception:  # noqa: BLE001 - only decorates the message
-                current = ""
+                active = read_active(mesh)
+                named = active.environment if active else None
+            except StackError:  # unreadable: still not ours to overwrite, --force replaces it
+                named = None
+            current = f" (ENVIRONMENT={named})" if named else ""
             raise ConflictError(f"{mesh.env_file} already exists{current}; not replacing it with {env.template}",
                                 f"rerun with --force to replace it (the old one is kept as {mesh.env_file}.bak)")
     if is_dry(c):
-        print(f"would {'update' if active else 'create'}  {mesh.env_file} from {env.template}")
+        print(f"would {'update' if exists else 'create'}  {mesh.env_file} from {env.template}")
         return
-    if active is not None:
+    if exists:
         backup = target.with_name(target.name + ".bak")
         atomic_write(backup, target.read_bytes(), 0o600)
         atomic_write(target, text, 0o600)
@@ -200,14 +185,15 @@ def _warn_shell_overrides(mesh: Mesh) -> None:
 # Tasks
 
 
-@task(klass=MeshTask, help={"profile": HELP["profile"], "env": HELP["env"]})
+@task(help={"profile": HELP["profile"], "env": HELP["env"]})
 @user_errors
 def up(c: Context, profile: str | None = None, env: str | None = None) -> None:
     """Start the mesh, or one profile of it, and wait until healthy: `inv mesh.up --profile db --env local`."""
+    from invoke.exceptions import UnexpectedExit
+
     from .. import mesh as core
     from ..errors import CommandFailed
     from ..shell import is_dry, run
-    from invoke.exceptions import UnexpectedExit
 
     _stack, mesh = _load()
     profiles = core.parse_profiles(mesh, profile)
@@ -219,14 +205,16 @@ def up(c: Context, profile: str | None = None, env: str | None = None) -> None:
     try:
         run(c, core.up(mesh, environment, profiles, engines.compose))
     except UnexpectedExit as exc:
-        raise CommandFailed(f"mesh ({environment.name}): `docker compose up --wait` failed (exit {exc.result.exited}); "
-                            "its output above names the service that did not become healthy",
+        raise CommandFailed(f"mesh ({environment.name}): `docker compose up --wait` failed "
+                            f"(exit {exc.result.exited}); its output above names the service that did not "
+                            "become healthy",
                             "inspect with `inv mesh.ps` and `inv mesh.logs SERVICE`") from None
-    services = core.profile_services(mesh, profiles)
-    print(f"mesh {mesh.project} ({environment.name}): up: {', '.join(services)}")
+    if not is_dry(c):
+        services = core.profile_services(mesh, profiles)
+        print(f"mesh {mesh.project} ({environment.name}): up: {', '.join(services)}")
 
 
-@task(klass=MeshTask, help={"profile": HELP["profile"], "volumes": HELP["volumes"], "yes": HELP["yes"]})
+@task(help={"profile": HELP["profile"], "volumes": HELP["volumes"], "yes": HELP["yes"]})
 @user_errors
 def down(c: Context, profile: str | None = None, volumes: bool = False, yes: bool = False) -> None:
     """Stop and remove the mesh's containers (all profiles unless --profile); --volumes deletes its data too."""
@@ -244,8 +232,9 @@ def down(c: Context, profile: str | None = None, volumes: bool = False, yes: boo
                  "Every instance using its databases loses their data.", yes or is_dry(c))
     engines = _engines(c)
     run(c, core.down(mesh, environment, profiles, engines.compose, volumes=volumes))
-    what = f"profile {','.join(profiles)}" if profiles and profiles != (core.ALL,) else "every profile"
-    print(f"mesh {mesh.project}: down ({what}{', volumes removed' if volumes else ''})")
+    if not is_dry(c):
+        what = f"profile {','.join(profiles)}" if profiles and profiles != (core.ALL,) else "every profile"
+        print(f"mesh {mesh.project}: down ({what}{', volumes removed' if volumes else ''})")
 
 
 def _confirm(question: str, yes: bool) -> None:
@@ -260,10 +249,11 @@ def _confirm(question: str, yes: bool) -> None:
         raise StackError("cancelled", "rerun with --yes to skip the question")
 
 
-@task(klass=MeshTask, iterable=["arg"], help={"arg": "service name(s), given positionally: `inv mesh.logs postgres`",
-                               "follow": HELP["follow"], "tail": HELP["tail"]})
+@task(iterable=["arg"],
+      help={"arg": "service name(s), given positionally: `inv mesh.logs postgres`",
+            "follow": HELP["follow"], "tail": HELP["tail"]})
 @user_errors
-def logs(c: Context, arg: list[str] | None = None, follow: bool = False, tail: int | None = None) -> None:
+def logs(c: Context, arg: list[str] | None = None, follow: bool = False, tail: str | None = None) -> None:
     """Show the mesh's logs, or some services': `inv mesh.logs [SERVICE...] [--follow] [--tail N]`."""
     from .. import mesh as core
     from ..errors import StackError
@@ -286,7 +276,8 @@ def logs(c: Context, arg: list[str] | None = None, follow: bool = False, tail: i
 logs.optional_positionals = True  # type: ignore[attr-defined]
 
 
-@task(klass=MeshTask, help={"json": "print JSON: {project, environment, services: [{service, profile, container, state, health, ports}]}"})
+@task(
+      help={"json": "print JSON: {project, environment, services: [{service, profile, state, health...}]}"})
 @user_errors
 def ps(c: Context, json: bool = False) -> None:
     """List the mesh's services with their profile, state and health (declared but absent ones too)."""
@@ -297,8 +288,7 @@ def ps(c: Context, json: bool = False) -> None:
     _stack, mesh = _load()
     active = core.read_active(mesh)
     environment = active.environment if active else None
-    engines = _engines(c)
-    result = probe(c, core.ps(mesh, engines.docker))
+    result = probe(c, core.ps(mesh))  # docker alone: no compose probe needed
     if is_dry(c):
         return
     if not result.ok:
@@ -318,14 +308,15 @@ def ps(c: Context, json: bool = False) -> None:
                 title=title))
 
 
-@task(klass=MeshTask)
+@task
 @user_errors
 def init_data(c: Context) -> None:
     """Run stack.yaml's mesh.init_data steps (idempotent SQL and the like) in the running services."""
+    from invoke.exceptions import UnexpectedExit
+
     from .. import mesh as core
     from ..errors import CommandFailed
-    from ..shell import run
-    from invoke.exceptions import UnexpectedExit
+    from ..shell import is_dry, run
 
     _stack, mesh = _load()
     if not mesh.init_data:
@@ -343,11 +334,12 @@ def init_data(c: Context) -> None:
             raise CommandFailed(f"{step.describe(i)} failed (exit {exc.result.exited})",
                                 f"is {step.service} up? check `inv mesh.ps`; start it with "
                                 f"`inv mesh.up --profile {profile}`") from None
-    print(f"init-data: {total} step(s) done")
+    if not is_dry(c):
+        print(f"init-data: {total} step(s) done")
 
 
-@task(klass=MeshTask, name="env", iterable=["arg"], help={"arg": "the environment, given positionally: `inv mesh.env local`",
-                                          "force": HELP["force"]})
+@task(name="env", iterable=["arg"],
+      help={"arg": "the environment, given positionally: `inv mesh.env local`", "force": HELP["force"]})
 @user_errors
 def env_(c: Context, arg: list[str] | None = None, force: bool = False) -> None:
     """Create env/.env from an environment's template (`inv mesh.env local`); no name prints the active one."""
@@ -372,7 +364,7 @@ def env_(c: Context, arg: list[str] | None = None, force: bool = False) -> None:
 env_.optional_positionals = True  # type: ignore[attr-defined]
 
 
-@task(klass=MeshTask, help={"env": "environment (default: ENVIRONMENT in env/.env)"})
+@task(help={"env": "environment (default: ENVIRONMENT in env/.env)"})
 @user_errors
 def hosts(c: Context, env: str | None = None) -> None:
     """Print the hosts-file lines for the environment's hostnames: `inv mesh.hosts | sudo tee -a /etc/hosts`."""
@@ -383,7 +375,7 @@ def hosts(c: Context, env: str | None = None) -> None:
     print("\n".join(hosts_lines(mesh, environment, _values(mesh, environment, active))))
 
 
-@task(klass=MeshTask, help={"env": "environment (default: ENVIRONMENT in env/.env)", "json": "print JSON {name: url}"})
+@task(help={"env": "environment (default: ENVIRONMENT in env/.env)", "json": "print JSON {name: url}"})
 @user_errors
 def urls(c: Context, env: str | None = None, json: bool = False) -> None:
     """Print the URL of every mesh hostname in the environment (stack.yaml's mesh.hostnames and mesh.url)."""

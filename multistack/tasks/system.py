@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TextIO
 
-from invoke import Collection, Context, task
+from invoke import Collection, Context
 
-from ..cli import user_errors
+from ..cli import task, user_errors
 
 if TYPE_CHECKING:
     from ..engines import Engines
@@ -31,33 +31,53 @@ if TYPE_CHECKING:
     from ..systems import MemberPlan, NetworkState, SystemPlan, SystemRecord
     from ..writer import FileAction
 
-NAME_HELP = "the system's name, as under `systems:` in stack.yaml (`inv system.list`)"
+NAME_HELP = "the system's name, given positionally: `inv system.up suite` (`inv system.list` shows them)"
+
+
+def _system_name(arg: list[str] | None, stack: Stack, task_name: str) -> str:
+    """The one system named on the command line; none is fine when stack.yaml declares exactly one."""
+    from ..errors import StackError
+    from ..systems import parse_systems
+
+    words = arg or []
+    if len(words) > 1:
+        raise StackError(f"one system at a time, got {' '.join(words)}", f"use `inv system.{task_name} NAME`")
+    if words:
+        return words[0]
+    declared = list(parse_systems(stack))
+    if len(declared) == 1:
+        return declared[0]
+    raise StackError(f"which system? {stack.path.name} declares " + (", ".join(declared) or "none"),
+                     f"name it: `inv system.{task_name} NAME`")
 
 
 # --------------------------------------------------------------------------
 # Tasks: parse arguments, plan with the core, act below.
 
 
-@task(help={"name": NAME_HELP,
-            "force": "overwrite generated files edited by hand, keeping them as .bak"})
+@task(iterable=["arg"],
+      help={"arg": NAME_HELP, "force": "overwrite generated files edited by hand, keeping them as .bak"})
 @user_errors
-def up(c: Context, name: str, force: bool = False) -> None:
+def up(c: Context, arg: list[str] | None = None, force: bool = False) -> None:
     """Start a system: generate each member's files, create the shared network if missing, start every member."""
-    stack, plan = _load(name)
+    stack, plan = _load(arg, "up")
+    name = plan.system.name
     engines = _engines(c, stack)
     with _lock(c, stack, name, "system.up"):
         system_up(c, plan, engines, force=force)
 
 
-@task(help={"name": NAME_HELP, "volumes": "also remove the members' volumes (their data)"})
+@task(iterable=["arg"],
+      help={"arg": NAME_HELP, "volumes": "also remove the members' volumes (their data)"})
 @user_errors
-def down(c: Context, name: str, volumes: bool = False) -> None:
+def down(c: Context, arg: list[str] | None = None, volumes: bool = False) -> None:
     """Stop a system: take every member down, reset its overlays to standalone, remove the shared network when unused."""
     from ..errors import StackError
     from ..stack import load_stack
     from ..systems import get_system, parse_systems, plan_system, read_record, system_dir
 
     stack = load_stack()
+    name = _system_name(arg, stack, "down")
     record = read_record(system_dir(stack, name))
     plan = None
     if name in parse_systems(stack) or record is None:
@@ -71,11 +91,11 @@ def down(c: Context, name: str, volumes: bool = False) -> None:
         system_down(c, stack, name, plan, record, engines, volumes=volumes)
 
 
-@task(help={"name": NAME_HELP, "json": "print JSON"})
+@task(iterable=["arg"], help={"arg": NAME_HELP, "json": "print JSON"})
 @user_errors
-def ps(c: Context, name: str, json: bool = False) -> None:
+def ps(c: Context, arg: list[str] | None = None, json: bool = False) -> None:
     """Show each member's containers (one `docker ps` for all of them)."""
-    stack, plan = _load(name)
+    stack, plan = _load(arg, "ps")
     rows = _containers(c)
     data = ps_data(plan, rows)
     print(jsonlib.dumps(data, indent=2) if json else render_ps(data))
@@ -122,11 +142,12 @@ def list_(c: Context, json: bool = False) -> None:
     print(table(["system", "members", "topology", "network", "running", "description"], rows_out))
 
 
-@task(help={"name": NAME_HELP,
+@task(iterable=["arg"],
+      help={"arg": NAME_HELP,
             "output": "picture to write with Graphviz, *.svg or *.png (default: .instances/system-NAME/graph.svg)",
             "format": "text to print: mermaid (default) or dot"})
 @user_errors
-def graph(c: Context, name: str, output: str | None = None, format: str = "mermaid") -> None:
+def graph(c: Context, arg: list[str] | None = None, output: str | None = None, format: str = "mermaid") -> None:
     """Draw a system: members, networks and links as Mermaid text, and as SVG/PNG where Graphviz is installed."""
     from ..errors import EngineError, StackError
     from ..shell import run
@@ -135,7 +156,7 @@ def graph(c: Context, name: str, output: str | None = None, format: str = "merma
 
     if format not in ("mermaid", "dot"):
         raise StackError(f"unknown --format {format!r}", "use --format mermaid or --format dot")
-    stack, plan = _load(name)
+    stack, plan = _load(arg, "graph")
     dot_text = dot(plan)
     print(mermaid(plan) if format == "mermaid" else dot_text, end="")
     target = Path(output) if output else plan.dir / "graph.svg"
@@ -156,6 +177,8 @@ def graph(c: Context, name: str, output: str | None = None, format: str = "merma
     print(f"picture: {target}", file=sys.stderr)
 
 
+for _task in (up, down, ps, graph):
+    _task.optional_positionals = True  # type: ignore[attr-defined]
 ns = Collection("system", up, down, ps, list_, graph)
 
 
@@ -163,12 +186,12 @@ ns = Collection("system", up, down, ps, list_, graph)
 # Acting: the engine commands, through shell.run/probe so that --dry shows them.
 
 
-def _load(name: str) -> tuple[Stack, SystemPlan]:
+def _load(arg: list[str] | None, task_name: str) -> tuple[Stack, SystemPlan]:
     from ..stack import load_stack
     from ..systems import get_system, plan_system
 
     stack = load_stack()
-    return stack, plan_system(stack, get_system(stack, name))
+    return stack, plan_system(stack, get_system(stack, _system_name(arg, stack, task_name)))
 
 
 def _engines(c: Context, stack: Stack) -> Engines:
@@ -240,17 +263,16 @@ def _write(c: Context, folder: Path, files: dict[str, GeneratedFile], record: Sy
 
 
 def _save_record(c: Context, plan: SystemPlan, hashes: dict[str, str], previous: SystemRecord | None,
-                 members: dict[str, str] | None = None) -> None:
+                 members: dict[str, str]) -> None:
+    """``system.json``: the members' compose projects (exactly ``members``) and the hashes of the files."""
     from ..shell import is_dry
     from ..systems import RECORD, SystemRecord
     from ..writer import atomic_write
 
     if is_dry(c):
         return
-    known = dict(previous.members) if previous else {}
-    known.update(members if members is not None else {mp.name: mp.project_name for mp in plan.members})
     files = {**(previous.files if previous else {}), **hashes}
-    record = SystemRecord(plan.system.name, plan.system.network, known, files)
+    record = SystemRecord(plan.system.name, plan.system.network, members, files)
     atomic_write(plan.dir / RECORD, record.to_text())
 
 
@@ -287,9 +309,8 @@ def _each_member(c: Context, members: Sequence[MemberPlan | str], job: Callable[
     Returns member name -> error line for those that failed. Under --dry, one
     after the other, so that the printed commands come in member order.
     """
-    from ..shell import is_dry
-
     from ..parallel import PrefixWriter
+    from ..shell import is_dry
 
     def one(member: MemberPlan | str) -> tuple[str, str | None]:
         label = member if isinstance(member, str) else member.name
@@ -335,7 +356,9 @@ def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = Fals
     system = plan.system
     record = read_record(plan.dir)
     changed, hashes = _write(c, plan.dir, render_system(plan), record, force)
-    _save_record(c, plan, hashes, record)
+    # Members recorded earlier and no longer declared stay recorded until a down takes them down.
+    _save_record(c, plan, hashes, record,
+                 {**(record.members if record else {}), **{mp.name: mp.project_name for mp in plan.members}})
     rows = _containers(c) or []
     running = {r.get("project") for r in rows if r.get("state") == "running"}
     # A bind-mounted file is pinned by its inode, and atomic_write replaces the inode: a running
@@ -352,11 +375,9 @@ def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = Fals
             raise ConflictError(f"system {system.name} cannot start: " + "; ".join(taken),
                                 "stop what holds the port, or move the member to another slot")
     state = _network_state(c, system.network, engines.docker)
-    created = False
     if not state.exists or is_dry(c):
         run(c, network_create_argv(system.network, engines.docker), hide="stdout")
-        created = not is_dry(c)
-        print(f"network {system.network}: created" if created else f"network {system.network}: created if missing")
+        print(f"network {system.network}: " + ("created if missing" if is_dry(c) else "created"))
 
     def start(mp: MemberPlan, out: TextIO, err: TextIO) -> None:
         run(c, up_argv(plan, mp, engines.compose, recreate=mp.name in recreate), out_stream=out, err_stream=err)
@@ -379,15 +400,24 @@ def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = Fals
 def system_down(c: Context, stack: Stack, name: str, plan: SystemPlan | None, record: SystemRecord | None,
                 engines: Engines, volumes: bool = False) -> None:
     """Down every member (declared, or only recorded), reset overlays, then the network if nothing else uses it."""
-    from ..systems import render_overlays
+    from ..shell import is_dry
+    from ..systems import render_overlays, system_dir
 
     declared = [mp.name for mp in plan.members] if plan else []
     recorded = dict(record.members) if record else {}
     leftovers = {member: project for member, project in recorded.items() if member not in declared}
     failed = _down_members(c, plan, declared, leftovers, engines, volumes=volumes)
-    if plan is not None and plan.system.overlays:
+    kept = {m: p for m, p in leftovers.items() if m in failed}  # forgotten once taken down
+    if plan is not None:
         _, hashes = _write(c, plan.dir, render_overlays(plan, standalone=True), record, force=True)
-        _save_record(c, plan, hashes, record, members={mp.name: mp.project_name for mp in plan.members})
+        if record is not None or hashes:
+            _save_record(c, plan, hashes, record, {**{mp.name: mp.project_name for mp in plan.members}, **kept})
+    elif record is not None and not is_dry(c):
+        from ..systems import RECORD, SystemRecord
+        from ..writer import atomic_write
+
+        atomic_write(system_dir(stack, name) / RECORD,
+                     SystemRecord(record.system, record.network, kept, record.files).to_text())
     networks = dict.fromkeys([n for n in (plan.system.network if plan else None,
                                           record.network if record else None) if n])
     for network in networks:

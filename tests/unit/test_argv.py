@@ -35,3 +35,13 @@ def test_tasks_without_the_mark_are_untouched(parts):
     contexts, takes = parts
     assert "dev" in takes and "dev.run" in takes
     assert expand_positionals(["unknown", "1"], contexts, takes) == ["unknown", "1"]
+
+
+def test_parsing_keeps_every_tasks_help():
+    """invoke pops option help while parsing; our tasks keep it (inv --help dev, several programs per process)."""
+    ns = namespace()
+    before = {name: dict(ns[name].help) for name in ns.task_names}
+    for _ in range(2):
+        ns.to_contexts()
+    assert {name: dict(ns[name].help) for name in ns.task_names} == before
+    assert before["dev.run"]["arg"].startswith("instance number")

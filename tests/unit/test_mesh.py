@@ -380,9 +380,9 @@ def test_logs_exec_ps_config_argv():
     assert core.ps(mesh)[:5] == ["docker", "ps", "-a", "--filter", "label=com.docker.compose.project=demo-mesh"]
 
 
-# `docker ps -a --filter label=com.docker.compose.project=<mesh> --format core.PS_FORMAT` on
-# engine 20.10, the e2e test mesh with the db profile up and a container of a service no
-# profile lists any more.
+# Lines as `docker ps -a --format core.PS_FORMAT` prints them on engine 20.10 (the real
+# output is parsed by tests/e2e/test_mesh.py): two db services up, and a container of a
+# service no profile lists any more.
 PS_SAMPLE = """\
 {"service":"pool-iam","name":"m-mesh-pool-iam-1","state":"running","status":"Up 2 seconds (healthy)","ports":"127.0.0.1:28703->8080/tcp"}
 {"service":"postgres","name":"m-mesh-postgres-1","state":"running","status":"Up 4 seconds (healthy)","ports":"127.0.0.1:28701->8080/tcp"}
@@ -580,7 +580,8 @@ def test_up_without_env_and_without_terminal_is_one_line_exit_2(example, capsys)
     assert run_cli(["mesh.up", "--profile", "db"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == [err]
-    assert err.startswith("error: no active env file env/.env and no --env given (fix: pass --env local|staging|production")
+    assert err.startswith("error: no active env file env/.env and no --env given "
+                          "(fix: pass --env local|staging|production")
     assert not (example / "env" / ".env").exists()
 
 
@@ -768,3 +769,12 @@ def test_env_file_is_not_overwritten_by_up(local_env, capsys):
     tasks.up(c, profile="mesh", env="local")
     assert (local_env / "env" / ".env").read_text() == before
     assert "create" not in capsys.readouterr().out
+
+
+def test_env_force_replaces_an_unreadable_env_file(example, capsys):
+    env_file = example / "env" / ".env"
+    env_file.write_text("ENVIRONMENT=local\nthis line is not KEY=value 'x\n")
+    assert run_cli(["mesh.env", "local"]) == 4
+    assert "error: env/.env already exists; not replacing it" in capsys.readouterr().err
+    assert run_cli(["mesh.env", "local", "--force"]) == 0
+    assert env_file.read_text() == (example / "env" / "local.env.example").read_text()

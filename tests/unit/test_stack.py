@@ -114,3 +114,23 @@ def test_schema_knows_every_top_level_key_the_loader_accepts():
     accepted = {"project", "instances", "stride", "host_ip", "compose", "pm2", "env_files", "services", "apps",
                 "env", "namespace", "database", "instances_dir", *module.EXTRA_SECTIONS}
     assert set(schema["properties"]) == accepted
+
+
+@pytest.mark.parametrize("name", ["1app", "a--b", "a-", "a_-b", "A", "x" * 41])
+def test_project_names_that_would_not_make_a_namespace(name):
+    with pytest.raises(StackError, match="is not a valid project name"):
+        parse(f"project: '{name}'")
+
+
+def test_failed_command_on_a_fresh_tree_leaves_no_lock(minimal_stack):
+    from multistack.locks import instance_lock
+    from multistack.stack import load_stack
+
+    stack = load_stack(minimal_stack)
+    with pytest.raises(RuntimeError):
+        with instance_lock(stack, 1, "init"):
+            raise RuntimeError("render failed")
+    assert not (minimal_stack.parent / ".instances").exists()
+    with instance_lock(stack, 1, "init"):
+        (minimal_stack.parent / ".instances" / "instance-1").mkdir()
+    assert (minimal_stack.parent / ".instances" / ".locks").is_dir()
