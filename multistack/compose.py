@@ -56,14 +56,21 @@ def logs(inst: Instance, compose: Sequence[str] = DEFAULT_COMPOSE, follow: bool 
     return argv
 
 
-def ps_all(docker: str = "docker") -> list[str]:
-    """One query for the containers of every compose project on the engine."""
+def ps_all(docker: str | Sequence[str] = "docker") -> list[str]:
+    """One query for the containers of every compose project on the engine.
+
+    ``docker`` may carry the engine's global flags (``["docker", "--context", "big"]``).
+    """
     fmt = ('{"project":{{json (.Label "com.docker.compose.project")}},'
            '"service":{{json (.Label "com.docker.compose.service")}},'
            '"name":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}}}')
-    return [docker, "ps", "-a", "--filter", f"label={PROJECT_LABEL}", "--format", fmt]
+    return [*_prefix(docker), "ps", "-a", "--filter", f"label={PROJECT_LABEL}", "--format", fmt]
 
 
-def volumes_all(docker: str = "docker") -> list[str]:
-    return [docker, "volume", "ls", "--filter", f"label={PROJECT_LABEL}",
+def volumes_all(docker: str | Sequence[str] = "docker") -> list[str]:
+    return [*_prefix(docker), "volume", "ls", "--filter", f"label={PROJECT_LABEL}",
             "--format", '{{json (.Label "com.docker.compose.project")}} {{.Name}}']
+
+
+def _prefix(docker: str | Sequence[str]) -> list[str]:
+    return [docker] if isinstance(docker, str) else list(docker)

@@ -8,12 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import StackError
 from .namespaces import derived_names
 from .ports import instance_ports
 from .stack import Stack
+
+if TYPE_CHECKING:
+    from .placement import Engine
 
 _CANONICAL_INT = re.compile(r"^(0|[1-9][0-9]*)$")
 
@@ -44,9 +47,17 @@ class Instance:
     def app_names(self) -> list[str]:
         return [self.app_name(a.name) for a in self.stack.apps]
 
+    @property
+    def engine(self) -> Engine:
+        """The Docker engine its containers run on (multistack.placement); its PM2 apps run here."""
+        from .placement import engine_for
+
+        return engine_for(self.stack, self.n)
+
     def variables(self) -> dict[str, Any]:
         """The names templates may use: ``{{ n }}``, ``{{ ports.backend }}``..."""
         ns = self.namespace
+        engine = self.engine
         return {
             "n": self.n,
             "instance": self.n,
@@ -54,7 +65,9 @@ class Instance:
             "project_name": self.project_name,
             "namespace": ns,
             "ports": dict(self.ports),
-            "host_ip": self.stack.host_ip,
+            "host_ip": engine.host_ip,
+            "host": engine.host,  # where the instance's containers are reached: localhost, or a remote engine's host
+            "engine": engine.name,
             "temporal_namespace": ns,
             "task_queue": ns,
             "redis_prefix": f"{ns}:",

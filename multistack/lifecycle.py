@@ -20,9 +20,10 @@ from invoke.exceptions import UnexpectedExit
 from . import compose, pm2
 from .actions import DevCommand
 from .engines import Engines, detect
-from .errors import CommandFailed, ConflictError, StackError
+from .errors import CommandFailed, ConflictError, EngineError, StackError
 from .instance import Instance, plan_instance
 from .parallel import fan_out, summary
+from .placement import Engine, compose_argv, docker_argv, engine_for, placed, stack_engines
 from .shell import is_dry, probe, run
 from .stack import Stack
 from .status import InstanceState, collect, parse_containers, parse_jlist, render_state
@@ -77,8 +78,19 @@ def ports_table(inst: Instance) -> str:
     for svc in inst.stack.services:
         port = inst.ports[svc.name]
         where = f"compose {svc.compose}:{svc.container_port}" if svc.compose else "host (pm2)"
-        rows.append([svc.name, port, where, service_url(inst, svc.name) or ""])
-    return table(["service", "port", "runs in", "url"], rows, title=f"instance {inst.n} ({inst.project_name})")
+        url = service_url(inst, svc.name)
+        if url is None and placed(inst.stack):  # say where it is reached: another engine's host, maybe
+            url = f"{_host_of(inst, svc.name)}:{port}"
+        rows.append([svc.name, port, where, url or ""])
+    title = f"instance {inst.n} ({inst.project_name})"
+    if placed(inst.stack):
+        title += f" on engine {inst.engine.describe()}"
+    return table(["service", "port", "runs in", "url"], rows, title=title)
+
+
+def _host_of(inst: Instance, name: str) -> str:
+    """Containers are reached on their engine's host; PM2 apps always run here."""
+    return inst.engine.host if inst.stack.service(name).compose else "localhost"
 
 
 def service_url(inst: Instance, name: str) -> str | None:
@@ -89,14 +101,14 @@ def service_url(inst: Instance, name: str) -> str | None:
         return svc.url
     from .templating import render_string
 
-    return render_string(svc.url, {**inst.variables(), "port": inst.ports[name]},
+    return render_string(svc.url, {**inst.variables(), "port": inst.ports[name], "host": _host_of(inst, name)},
                          where=f"{inst.stack.path.name}: services.{name}.url")
 
 
 def info_data(inst: Instance) -> dict[str, Any]:
     from .namespaces import derived_names
 
-    return {
+    data: dict[str, Any] = {
         "instance": inst.n,
         "project_name": inst.project_name,
         "namespace": inst.namespace,
@@ -107,6 +119,9 @@ def info_data(inst: Instance) -> dict[str, Any]:
         "apps": inst.app_names,
         "names": derived_names(inst),
     }
+    if placed(inst.stack):
+        data["engine"] = inst.engine.to_json()
+    return data
 
 
 def info(c: Context, inst: Instance, opts: Options) -> None:
@@ -122,6 +137,8 @@ def info(c: Context, inst: Instance, opts: Options) -> None:
         ("pm2 apps", ", ".join(inst.app_names) or "-"),
         ("mode", inst.mode + (f" (infra: compose project {inst.stack.project}-shared)" if inst.mode == "shared" else "")),
     )]
+    if placed(inst.stack):
+        rows.append(["engine", inst.engine.describe()])
     print(table(["what", "value"], rows, title=f"instance {inst.n}"))
     print()
     from .namespaces import names_rows
@@ -172,31 +189,104 @@ def ensure_generated(c: Context, inst: Instance, opts: Options, out: TextIO | No
 # Engine actions
 
 
-def _engines(c: Context, stack: Stack, engine: bool = True, compose_cli: bool = True) -> Engines:
+def _engines(c: Context, stack: Stack, engine: bool = True, compose_cli: bool = True,
+             inst: Instance | None = None) -> Engines:
     """``engine=False`` where ``query_state``'s ``docker ps`` comes next: it reports an unreachable
-    engine the same way, one process fewer. ``compose_cli=False`` for commands that never run compose."""
-    return detect(c, stack.root, need_compose=compose_cli and bool(stack.compose_files), need_pm2=bool(stack.apps),
-                  need_engine=engine and bool(stack.compose_files))
+    engine the same way, one process fewer. ``compose_cli=False`` for commands that never run compose.
+    With ``engines:`` in stack.yaml the engine checked is ``inst``'s, not the default one."""
+    check_default = engine and bool(stack.compose_files) and not placed(stack)
+    found = detect(c, stack.root, need_compose=compose_cli and bool(stack.compose_files), need_pm2=bool(stack.apps),
+                   need_engine=check_default)
+    if engine and stack.compose_files and placed(stack) and inst is not None and not is_dry(c):
+        result = probe(c, [*docker_argv(inst.engine, found.docker), "info", "--format", "{{.ServerVersion}}"])
+        if not result.ok or not result.stdout.strip():
+            raise _unreachable(stack, inst.engine, _last_line(result.stderr))
+    return found
 
 
-def query_state(c: Context, stack: Stack, engines: Engines, instances: set[int] = frozenset()
-                ) -> dict[int, InstanceState]:
-    """One ``docker ps`` and one ``pm2 jlist`` for every instance together."""
+def _checked(inst: Instance) -> dict[str, Any]:
+    """``_engines`` arguments that check the instance's engine (none without ``engines:``: the default one)."""
+    return {"inst": inst} if placed(inst.stack) else {}
+
+
+def _last_line(text: str) -> str:
+    return (text.strip().splitlines() or ["no answer"])[-1]
+
+
+def _unreachable(stack: Stack, engine: Engine, reason: str) -> EngineError:
+    if not placed(stack):
+        return EngineError(f"Docker engine not reachable: {reason}",
+                           "start dockerd (scripts/setup-engines.sh) or set DOCKER_HOST")
+    return EngineError(f"engine {engine.name} unreachable: {reason}",
+                       f"start it, or check `{' '.join(docker_argv(engine))} info` (engines.{engine.name} in "
+                       f"{stack.path.name})")
+
+
+def query_engines(c: Context, stack: Stack, engines: Engines, instances: set[int] = frozenset(),
+                  on: list[Engine] | None = None) -> tuple[dict[int, InstanceState], dict[str, EngineError]]:
+    """One ``docker ps`` per engine (in parallel), one ``pm2 jlist``: every instance together.
+
+    ``on``: the engines to ask (default: all of the stack's). An engine that does not
+    answer is returned by name with its error, and the instances placed on it say so
+    (``engine_error``); the others are complete.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     containers: list[dict[str, str]] = []
     processes: list[dict[str, Any]] = []
+    unreachable: dict[str, EngineError] = {}
     if stack.compose_files:
-        result = probe(c, compose.ps_all(engines.docker))
-        if not result.ok:
-            reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
-            from .errors import EngineError
+        asked = list(on) if on is not None else list(stack_engines(stack))
 
-            raise EngineError(f"Docker engine not reachable: {reason}",
-                              "start dockerd (scripts/setup-engines.sh) or set DOCKER_HOST")
-        containers = parse_containers(result.stdout)
+        def ask(engine: Engine) -> tuple[Engine, Any]:
+            return engine, probe(c, compose.ps_all(docker_argv(engine, engines.docker)))
+
+        if len(asked) <= 1 or is_dry(c):  # --dry: the commands in a stable order
+            answers = [ask(e) for e in asked]
+        else:
+            with ThreadPoolExecutor(max_workers=min(8, len(asked))) as pool:
+                answers = list(pool.map(ask, asked))
+        for engine, result in answers:
+            if result.ok:
+                containers += parse_containers(result.stdout)
+            else:
+                unreachable[engine.name] = _unreachable(stack, engine, _last_line(result.stderr))
     if stack.apps:
         result = probe(c, pm2.jlist(engines.pm2))
         processes = parse_jlist(result.stdout) if result.ok else []
-    return collect(stack, containers, processes, instances)
+    states = collect(stack, containers, processes, instances)
+    _annotate(stack, states, unreachable)
+    return states, unreachable
+
+
+def _annotate(stack: Stack, states: dict[int, InstanceState], unreachable: dict[str, EngineError]) -> None:
+    """With ``engines:``, each state names its engine, and whether that engine answered."""
+    if not placed(stack):
+        return
+    for n, state in states.items():
+        engine = engine_for(stack, n)
+        state.engine = engine.name
+        if engine.name in unreachable:
+            state.engine_error = unreachable[engine.name].message
+
+
+def query_state(c: Context, stack: Stack, engines: Engines, instances: set[int] = frozenset(),
+                on: list[Engine] | None = None) -> dict[int, InstanceState]:
+    """:func:`query_engines`, where any engine not answering is an error."""
+    states, unreachable = query_engines(c, stack, engines, instances, on)
+    if unreachable:
+        raise next(iter(unreachable.values()))
+    return states
+
+
+def _only(inst: Instance) -> dict[str, Any]:
+    """``query_state`` arguments that ask only the instance's engine (none without ``engines:``)."""
+    return {"on": [inst.engine]} if placed(inst.stack) else {}
+
+
+def _compose(engines: Engines, inst: Instance) -> tuple[str, ...]:
+    """The compose command on the instance's engine (``docker --context big compose``; unchanged without ``engines:``)."""
+    return compose_argv(inst.engine, engines.compose)
 
 
 def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
@@ -212,6 +302,9 @@ def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
             own |= {svc.name for svc in stack.services if not svc.compose}
     if inst.mode == "shared":
         own |= {svc.name for svc in stack.services if svc.compose}  # the shared infra holds them
+    engine = inst.engine
+    if not engine.local:  # its containers publish on another machine: only the PM2 apps' ports are here
+        own |= {svc.name for svc in stack.services if svc.compose}
     wanted = {name: port for name, port in inst.ports.items() if name not in own}
     taken = taken_ports(wanted, stack.host_ip)
     if taken:
@@ -273,8 +366,11 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
 
     checked = preflight(inst, err=err)  # the fast doctor checks, before anything is written or started
     if not is_dry(c):  # before writing anything: a refused start leaves no folder behind
-        state = query_state(c, stack, engines).get(inst.n)
+        state = query_state(c, stack, engines, **_only(inst)).get(inst.n)
         preflight_ports(inst, state)
+        if stack.compose_files and not inst.engine.local:
+            print(f"note: the container ports of instance {inst.n} are on engine {inst.engine.name}, "
+                  "not checked here (compose says if one is taken)", file=err or sys.stderr)
     if opts.mode is not None:
         init(c, inst, opts, out=out, quiet=True)  # --shared/--isolated change the ports in the env files
     else:
@@ -292,7 +388,7 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
         provision(c, inst, engines.compose, out=out, err=err)  # the infra is shared: no compose up
     elif stack.compose_files:
         try:
-            run(c, compose.up(inst, engines.compose), **streams)
+            run(c, compose.up(inst, _compose(engines, inst)), **streams)
         except UnexpectedExit as exc:
             # Compose's last line names what blocked: "container <project>-web-1 is unhealthy".
             last = ([line.strip() for line in (exc.result.stderr or "").splitlines() if line.strip()] or [""])[-1]
@@ -312,7 +408,7 @@ def stop(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
          engines: Engines | None = None, present_apps: list[str] | None = None) -> None:
     """Stop PM2 apps, then ``compose down`` keeping volumes."""
     stack = inst.stack
-    engines = engines or _engines(c, stack)
+    engines = engines or _engines(c, stack, **_checked(inst))
     streams = _streams(out, err)
     if stack.apps:
         if present_apps is None:
@@ -339,12 +435,12 @@ def _down(inst: Instance, engines: Engines, volumes: bool) -> list[str]:
     from .render import OVERRIDE
 
     if (inst.dir / OVERRIDE).is_file():
-        return compose.down(inst, engines.compose, volumes=volumes)
-    return compose.down_project(inst.project_name, engines.compose, volumes=volumes)
+        return compose.down(inst, _compose(engines, inst), volumes=volumes)
+    return compose.down_project(inst.project_name, _compose(engines, inst), volumes=volumes)
 
 
 def restart(c: Context, inst: Instance, opts: Options) -> None:
-    engines = _engines(c, inst.stack)
+    engines = _engines(c, inst.stack, **_checked(inst))
     stop(c, inst, opts, engines=engines)
     start(c, inst, opts)
 
@@ -354,7 +450,7 @@ def status(c: Context, inst: Instance, opts: Options) -> None:
     if is_dry(c):
         query_state(c, inst.stack, engines)
         return
-    state = query_state(c, inst.stack, engines, {inst.n})[inst.n]
+    state = query_state(c, inst.stack, engines, {inst.n}, **_only(inst))[inst.n]
     print(json.dumps([state.to_json()], indent=2) if opts.json else render_state(state))
 
 
@@ -364,7 +460,7 @@ def logs(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
     streams = _streams(out, err)
     background = None
     if stack.compose_files:
-        argv = compose.logs(inst, engines.compose, follow=opts.follow, tail=opts.tail)
+        argv = compose.logs(inst, _compose(engines, inst), follow=opts.follow, tail=opts.tail)
         if opts.follow and stack.apps and not is_dry(c):
             from .shell import run as run_argv
 
@@ -421,7 +517,7 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
                 f"database {inst.database})" if shared else "its containers, volumes, PM2 apps")
         confirm(f"Remove instance {inst.n} ({inst.project_name}): {what} and {inst.dir}?",
                 opts.yes or is_dry(c), what=f"clean of instance {inst.n}")
-    engines = engines or _engines(c, stack)
+    engines = engines or _engines(c, stack, **_checked(inst))
     streams = _streams(out, err)
     if stack.apps:
         if present_apps is None:
@@ -449,11 +545,12 @@ def _remove_labelled_volumes(c: Context, inst: Instance, engines: Engines, strea
     """Without its compose files, ``down -v`` cannot know the volumes; the labels still do."""
     if is_dry(c):
         return
-    result = probe(c, [engines.docker, "volume", "ls", "--filter",
+    docker = docker_argv(inst.engine, engines.docker)
+    result = probe(c, [*docker, "volume", "ls", "--filter",
                        f"label={compose.PROJECT_LABEL}={inst.project_name}", "--format", "{{.Name}}"])
     names = result.stdout.split() if result.ok else []
     if names:
-        run(c, [engines.docker, "volume", "rm", *names], **streams)
+        run(c, [*docker, "volume", "rm", *names], **streams)
 
 
 HANDLERS = {
@@ -496,9 +593,12 @@ def _volume_instances(c: Context, stack: Stack, engines: Engines) -> set[int]:
 
     if is_dry(c) or not stack.compose_files:
         return set()
-    result = probe(c, compose.volumes_all(engines.docker))
+    lines: list[str] = []
+    for engine in stack_engines(stack):
+        result = probe(c, compose.volumes_all(docker_argv(engine, engines.docker)))
+        lines += result.stdout.splitlines() if result.ok else []
     found = set()
-    for line in result.stdout.splitlines() if result.ok else []:
+    for line in lines:
         project = line.split(" ", 1)[0].strip('"')
         n = instance_of_project(stack, project)
         if n is not None:
@@ -515,9 +615,21 @@ def _locked(c: Context, stack: Stack, n: int, action: str) -> Any:
     return nullcontext() if is_dry(c) else instance_lock(stack, n, action)
 
 
+def _query_all(c: Context, stack: Stack, engines: Engines, say: bool = True
+               ) -> tuple[dict[int, InstanceState], dict[str, EngineError]]:
+    """Every engine's containers; with ``engines:`` an unreachable one is said on stderr and
+    returned (its instances fail, the others go on), without it the one engine is an error."""
+    states, unreachable = query_engines(c, stack, engines)
+    if unreachable and not placed(stack):
+        raise next(iter(unreachable.values()))
+    for error in unreachable.values() if say else ():
+        print(error.line(), file=sys.stderr)
+    return states, unreachable
+
+
 def stop_all(c: Context, stack: Stack, opts: Options) -> None:
     engines = _engines(c, stack, engine=False)
-    states = query_state(c, stack, engines) if not is_dry(c) else {}
+    states, unreachable = _query_all(c, stack, engines) if not is_dry(c) else ({}, {})
     instances = existing_instances(stack, states)
     apps = [a.name for s in states.values() for a in s.apps if a.status == "online"]
     if is_dry(c):
@@ -526,8 +638,11 @@ def stop_all(c: Context, stack: Stack, opts: Options) -> None:
         run(c, [*engines.pm2, "stop", pm2.app_regex(apps)], hide="stdout")
 
     def job(n: int, out: TextIO, err: TextIO) -> None:
+        inst = plan_instance(stack, n)
+        if inst.engine.name in unreachable:  # its apps are stopped (above); its containers cannot be
+            raise unreachable[inst.engine.name]
         with _locked(c, stack, n, "stop --all"):
-            stop(c, plan_instance(stack, n), opts, out, err, engines=engines, present_apps=[])
+            stop(c, inst, opts, out, err, engines=engines, present_apps=[])
 
     _finish("stop", fan_out(instances, job, _describe))
 
@@ -537,15 +652,19 @@ def status_all(c: Context, stack: Stack, opts: Options) -> None:
     if is_dry(c):
         query_state(c, stack, engines)
         return
-    states = query_state(c, stack, engines)
+    states, unreachable = _query_all(c, stack, engines, say=False)  # said once, at the end
     instances = existing_instances(stack, states)
     full = collect(stack, [], [], set(instances))
+    _annotate(stack, full, unreachable)
     full.update(states)
     ordered = [full[n] for n in sorted(full)]
     if opts.json:
         print(json.dumps([s.to_json() for s in ordered], indent=2))
-        return
-    print("\n\n".join(render_state(s) for s in ordered) if ordered else "no instances")
+    else:
+        print("\n\n".join(render_state(s) for s in ordered) if ordered else "no instances")
+    if unreachable:  # after the answers of the others; exit 3
+        errors = list(unreachable.values())
+        raise EngineError("; ".join(e.message for e in errors), errors[0].hint)
 
 
 def logs_all(c: Context, stack: Stack, opts: Options) -> None:

@@ -52,6 +52,8 @@ def instance_env_vars(inst: Instance) -> list[tuple[str, str]]:
         ("MULTISTACK_PROJECT_NAME", inst.project_name),
         ("MULTISTACK_NAMESPACE", inst.namespace),
     ]
+    if "engines" in inst.stack.sections:  # the infra may be remote: say where (PM2 apps run here)
+        pairs += [("MULTISTACK_ENGINE", inst.engine.name), ("MULTISTACK_HOST", inst.engine.host)]
     pairs += [(f"MULTISTACK_PORT_{_env_name(name)}", str(port)) for name, port in inst.ports.items()]
     for key, template in inst.stack.env:
         pairs.append((key, render_string(template, variables, where=f"{inst.stack.path.name}: env.{key}")))
@@ -111,6 +113,7 @@ def compose_service_plan(inst: Instance) -> list[dict[str, Any]]:
     base = read_base_services(stack)
     variables = inst.variables()
     plan: dict[str, dict[str, Any]] = {}
+    host_ip = inst.engine.host_ip  # the stack's host_ip, or where a remote engine publishes
 
     def entry(name: str) -> dict[str, Any]:
         return plan.setdefault(name, {"name": name, "ports": [], "reset_ports": False,
@@ -122,7 +125,7 @@ def compose_service_plan(inst: Instance) -> list[dict[str, Any]]:
                 raise StackError(f"{stack.path.name}: services.{svc.name}.compose: no service {svc.compose!r} "
                                  f"in {', '.join(stack.compose_files)}",
                                  f"use one of: {', '.join(sorted(base))}")
-            entry(svc.compose)["ports"].append(f"{stack.host_ip}:{inst.ports[svc.name]}:{svc.container_port}")
+            entry(svc.compose)["ports"].append(f"{host_ip}:{inst.ports[svc.name]}:{svc.container_port}")
     for name, spec in base.items():
         if spec.get("ports") and name not in plan:
             entry(name)["reset_ports"] = True

@@ -37,6 +37,8 @@ class InstanceState:
     project_name: str
     services: list[ServiceState] = field(default_factory=list)
     apps: list[AppState] = field(default_factory=list)
+    engine: str | None = None  # with ``engines:`` in stack.yaml: the engine it is placed on
+    engine_error: str | None = None  # that engine did not answer: its containers are unknown
 
     @property
     def running(self) -> bool:
@@ -51,6 +53,9 @@ class InstanceState:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        for key in ("engine", "engine_error"):  # only with ``engines:``: the output stays as it was without
+            if data[key] is None:
+                del data[key]
         data.update(running=self.running, healthy=self.healthy)
         return data
 
@@ -137,8 +142,12 @@ def render_state(state: InstanceState) -> str:
 
     rows = [[s.service, s.container, s.state, s.health or "-", s.ports or "-"] for s in state.services]
     rows += [[a.name, "pm2", a.status, "-", f"pid {a.pid}" if a.pid else "-"] for a in state.apps]
-    title = f"instance {state.instance} ({state.project_name}): " + (
+    title = f"instance {state.instance} ({state.project_name})" + (
+        f" on engine {state.engine}" if state.engine else "") + ": " + (
+        "unknown" if state.engine_error and not state.running else
         "healthy" if state.healthy else "running" if state.running else "stopped")
+    if state.engine_error:
+        title += f" ({state.engine_error})"
     if not rows:
         return f"{title}\n  nothing running"
     return table(["service", "container/app", "state", "health", "ports"], rows, title=title)

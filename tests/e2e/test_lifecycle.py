@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 
 from multistack.locks import instance_lock
@@ -63,6 +64,10 @@ def test_two_instances_side_by_side_then_stop_all(e2e):
     again = e2e.inv("dev", "1", "start")
     assert again.rc == 0, again
     assert_serves(e2e, 1)
+    # Restart right after talking to it: the connections left in TIME_WAIT do not count as taken ports.
+    restarted = e2e.inv("dev", "2", "restart")
+    assert restarted.rc == 0, restarted
+    assert_serves(e2e, 2)
 
     stopped = e2e.inv("dev", "stop", "--all")
     assert stopped.rc == 0, stopped
@@ -113,6 +118,7 @@ def test_start_refused_when_a_port_is_taken(e2e):
     assert "held by python" in result.stderr
     assert_nothing_runs(e2e, 3)
     assert e2e.volumes() == {} and e2e.networks() == []
+    assert not e2e.instance_dir(3).exists()  # checked before anything is written
 
 
 def test_second_command_refused_while_the_lock_is_held(e2e):
@@ -130,8 +136,6 @@ def test_instance_without_its_folder_is_found_by_labels(e2e):
     e2e.inv("dev", "4", "start", check=True)
     assert_serves(e2e, 4)
     folder = e2e.instance_dir(4)
-    import shutil
-
     shutil.rmtree(folder)
 
     states = status_all(e2e)
