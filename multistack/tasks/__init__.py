@@ -3,19 +3,20 @@
 """
 from __future__ import annotations
 
+import sys
+
 from invoke import Collection
 
 
 def namespace() -> Collection:
-    """The root namespace: ``dev`` (instances) plus the other collections."""
+    """The root namespace: ``dev`` (instances), ``mesh``, ``system`` and ``doctor``."""
     from .. import argv
-    from . import dev
-
-    argv.install_on_running_program()
+    from . import dev, mesh, system
     from .doctor import doctor_
 
-    from . import mesh
-
-    from . import system
-
-    return Collection(dev.ns, doctor_, mesh.ns, system.ns)
+    argv.install_on_running_program()
+    ns = Collection(dev.ns, doctor_, mesh.ns, system.ns)
+    if not sys.stdout.isatty():
+        # `inv --dry ... | sh` or a log file: the commands without invoke's bold ANSI codes.
+        ns.configure({"run": {"echo_format": "{command}"}})
+    return ns

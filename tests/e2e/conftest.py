@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -111,10 +111,6 @@ class Result:
     rc: int
     stdout: str
     stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
     def __str__(self) -> str:
         return f"$ {' '.join(self.argv)}\n(exit {self.rc})\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"

@@ -97,7 +97,7 @@ def test_init_then_dry_start_prints_exact_commands(minimal_stack, capsys, monkey
     root = minimal_stack.parent
     assert lines[0].endswith(
         f"docker compose -p demo-dev-1 -f {root}/compose.yml -f {root}/.instances/instance-1/docker-compose.override.yml "
-        "up -d --remove-orphans --wait\x1b[0m")
+        "up -d --remove-orphans --wait")  # no ANSI codes when not a terminal
     assert f"pm2 startOrRestart {root}/.instances/instance-1/pm2.config.cjs --update-env" in lines[1]
 
 

@@ -22,7 +22,6 @@ from invoke import Config, Context, MockContext, Result
 from invoke.exceptions import UnexpectedExit
 
 from multistack import compose, hostports, lifecycle
-from multistack.actions import DevCommand
 from multistack.engines import Engines
 from multistack.errors import CommandFailed, ConflictError, EngineError, StackError
 from multistack.instance import plan_instance
