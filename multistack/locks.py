@@ -23,13 +23,20 @@ def lock_dir(stack: Stack) -> Path:
 @contextmanager
 def instance_lock(stack: Stack, n: int, action: str) -> Iterator[None]:
     """Hold instance ``n``'s lock, or refuse at once naming who holds it."""
+    with named_lock(stack, f"instance-{n}", f"instance {n}", action):
+        yield
+
+
+@contextmanager
+def named_lock(stack: Stack, key: str, label: str, action: str) -> Iterator[None]:
+    """Hold the lock ``key`` (``instance-1``, ``system-suite``), or refuse at once naming its holder."""
     from filelock import FileLock, Timeout
 
     folder = lock_dir(stack)
     made = [p for p in (folder.parent, folder) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
-    owner = folder / f"instance-{n}.owner"
-    lock = FileLock(str(folder / f"instance-{n}.lock"))
+    owner = folder / f"{key}.owner"
+    lock = FileLock(str(folder / f"{key}.lock"))
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -37,7 +44,7 @@ def instance_lock(stack: Stack, n: int, action: str) -> Iterator[None]:
             holder = owner.read_text(encoding="utf-8").strip()
         except OSError:
             holder = "another multistack command"
-        raise ConflictError(f"instance {n} is busy: {holder} holds its lock",
+        raise ConflictError(f"{label} is busy: {holder} holds its lock",
                             "wait for that command to finish, then retry") from None
     failed = True
     try:
@@ -48,7 +55,7 @@ def instance_lock(stack: Stack, n: int, action: str) -> Iterator[None]:
         owner.unlink(missing_ok=True)
         lock.release()
         if failed and made:
-            _undo(made, folder / f"instance-{n}.lock")
+            _undo(made, folder / f"{key}.lock")
 
 
 def _undo(made: list[Path], lock_file: Path) -> None:

@@ -2,9 +2,6 @@
 guard that makes any real docker/pm2 process in a unit test fail loudly."""
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 import textwrap
 from pathlib import Path
 from typing import Callable

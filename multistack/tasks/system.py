@@ -16,9 +16,8 @@ import json as jsonlib
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 from invoke import Collection, Context
 
@@ -200,40 +199,14 @@ def _engines(c: Context, stack: Stack) -> Engines:
     return detect(c, stack.root, need_compose=True, need_pm2=False, need_engine=True)
 
 
-@contextmanager
-def _lock(c: Context, stack: Stack, name: str, action: str) -> Iterator[None]:
+def _lock(c: Context, stack: Stack, name: str, action: str) -> Any:
     """One system command at a time per system (not under --dry, which writes nothing)."""
+    from contextlib import nullcontext
+
+    from ..locks import named_lock
     from ..shell import is_dry
 
-    if is_dry(c):
-        yield
-        return
-    import os
-
-    from filelock import FileLock, Timeout
-
-    from ..errors import ConflictError
-    from ..locks import lock_dir
-
-    folder = lock_dir(stack)
-    folder.mkdir(parents=True, exist_ok=True)
-    owner = folder / f"system-{name}.owner"
-    lock = FileLock(str(folder / f"system-{name}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        try:
-            holder = owner.read_text(encoding="utf-8").strip()
-        except OSError:
-            holder = "another multistack command"
-        raise ConflictError(f"system {name} is busy: {holder} holds its lock",
-                            "wait for that command to finish, then retry") from None
-    try:
-        owner.write_text(f"`{action}` (pid {os.getpid()})\n", encoding="utf-8")
-        yield
-    finally:
-        owner.unlink(missing_ok=True)
-        lock.release()
+    return nullcontext() if is_dry(c) else named_lock(stack, f"system-{name}", f"system {name}", action)
 
 
 def _write(c: Context, folder: Path, files: dict[str, GeneratedFile], record: SystemRecord | None,

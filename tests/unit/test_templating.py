@@ -1,7 +1,6 @@
 """Strict templates, and the jinja2-free fast path read commands use."""
 from __future__ import annotations
 
-import sys
 
 import jinja2
 import pytest
