@@ -17,7 +17,7 @@ VENV=${MULTISTACK_VENV:-$REPO/.venv}
 DOCKERD_LOG=${MULTISTACK_DOCKERD_LOG:-/var/log/multistack-dockerd.log}
 DOCKERD_PIDFILE=/var/run/multistack-dockerd.pid # also read by stop-engines.sh
 DOCKERD_WAIT=60                                 # seconds
-PACKAGES=(docker.io busybox-static haproxy postgresql iproute2 procps psmisc lsof)
+PACKAGES=(docker.io busybox-static haproxy postgresql graphviz iproute2 procps psmisc lsof)
 
 log() { echo "setup-engines: $*" >&2; }
 die() { log "error: $*"; exit 1; }
