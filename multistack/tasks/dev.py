@@ -42,7 +42,8 @@ def run_(c: Context, arg: list[str] | None = None, all: bool = False, json: bool
 
         raise StackError("both --shared and --isolated given", "give one of them")
     mode = "shared" if shared else "isolated" if isolated else None
-    lifecycle.dispatch(c, stack, command, json=json, force=force, yes=yes, follow=follow, tail=tail, mode=mode)
+    lifecycle.dispatch(c, stack, command, json=json, force=force, yes=yes, follow=follow,
+                       tail=_line_count(tail), mode=mode)
 
 
 run_.optional_positionals = True  # type: ignore[attr-defined]
@@ -115,6 +116,18 @@ def infra_down(c: Context, volumes: bool = False, yes: bool = False) -> None:
                 yes or is_dry(c), what="infra-down --volumes")
     engines = detect(c, stack.root)
     run(c, infra_down_argv(stack, engines.compose, volumes=volumes))
+
+
+def _line_count(tail: str | int | None) -> int | None:
+    """invoke types ``--tail`` by its default (None: a string); a bad value is a user error, not compose's."""
+    if tail is None:
+        return None
+    from ..errors import StackError
+
+    text = str(tail).strip()
+    if not text.isdigit():
+        raise StackError(f"--tail {tail!r} is not a number of lines", "give a whole number, e.g. --tail 50")
+    return int(text)
 
 
 ns = Collection("dev", run_, use, infra_up, infra_down)

@@ -143,3 +143,8 @@ def test_real_inv_parses_and_reports(minimal_stack):
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: instance 7 is out of range 0-5 (fix: use 0-5, or widen `instances:` in stack.yaml)"
     assert "Traceback" not in bad.stderr
+
+
+def test_tail_must_be_a_number(minimal_stack, capsys):
+    assert run_cli(["dev", "1", "logs", "--tail", "abc"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --tail 'abc' is not a number of lines (fix: give a whole number, e.g. --tail 50)"
