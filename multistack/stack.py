@@ -133,8 +133,10 @@ class _Node:
         raise StackError(f"{self.file}: {self.where(key)}: {message}", hint)
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The key's value; an explicit null (``stride:`` left empty) counts as absent."""
         self.seen.add(key)
-        return self.data.get(key, default)
+        value = self.data.get(key)
+        return default if value is None else value
 
     def child(self, key: str) -> _Node:
         return _Node(self.get(key), self.where(key) if self.path or key else key, self.file)

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from invoke import Config, Context, MockContext, Result
-from invoke.exceptions import UnexpectedExit
+from invoke import Config, Context, Result
 
 from multistack import compose, hostports, lifecycle
 from multistack.engines import Engines
@@ -28,6 +27,7 @@ from multistack.instance import plan_instance
 from multistack.locks import instance_lock
 from multistack.parallel import PrefixWriter, fan_out
 from multistack.stack import load_stack
+from tests.recording import RecordingContext
 from multistack.status import collect, health_of, parse_containers, parse_jlist
 
 E2E_STACK = Path(__file__).resolve().parents[1] / "e2e" / "stack"
@@ -64,20 +64,6 @@ JLIST_SAMPLE = (
 # What `pm2 jlist` prints on stdout when it has to spawn the daemon first (fresh PM2_HOME).
 JLIST_SPAWNING = ("\x1b[32m[PM2] \x1b[39mSpawning PM2 daemon with pm2_home=/tmp/pm2x\n"
                   "\x1b[32m[PM2] \x1b[39mPM2 Successfully daemonized\n")
-
-
-class RecordingContext(MockContext):
-    """Answers ``c.run`` from a regex table, records the commands, raises on failure like ``Context.run``."""
-
-    def run(self, command: str, *args: Any, **kwargs: Any) -> Result:
-        result = super().run(command, *args, **kwargs)
-        if result.exited != 0 and not kwargs.get("warn"):
-            raise UnexpectedExit(result)
-        return result
-
-    @property
-    def commands(self) -> list[str]:
-        return [call.args[0] for call in self.run.call_args_list]
 
 
 def context(answers: dict[str, Any] | None = None, dry: bool = False, ps: str = PS_SAMPLE,
