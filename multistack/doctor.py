@@ -163,7 +163,7 @@ class DoctorSettings:
 
 def doctor_settings(stack: Stack) -> DoctorSettings:
     """Validate ``doctor: {bind_files: {path: template-or-empty}, ignore: [check...]}`` (pure)."""
-    from .stack import _Node
+    from .stack import _kind, _Node
 
     node = _Node(stack.sections.get("doctor"), "doctor", stack.path.name)
     files = node.child("bind_files")
@@ -181,12 +181,6 @@ def doctor_settings(stack: Stack) -> DoctorSettings:
             node.fail(f"unknown check {name!r}", "ignore", f"checks: {', '.join(CHECKS)}")
     node.done()
     return DoctorSettings(tuple(pairs), ignore)
-
-
-def _kind(value: Any) -> str:
-    from .stack import _kind as kind
-
-    return kind(value)
 
 
 def check_settings_files(stack: Stack, settings: DoctorSettings) -> None:
@@ -891,13 +885,23 @@ def create_bind_files(report: StaticReport, dry: bool = False, out: TextIO | Non
         if dry:
             print(f"would create {bind.display} ({what}{users})", file=out or sys.stdout)
             continue
-        data = bind.template.read_bytes() if bind.template else b""
-        mode = (bind.template.stat().st_mode & 0o777) if bind.template else 0o644
-        if _create_exclusive(bind.path, data, mode):
+        try:
+            data = bind.template.read_bytes() if bind.template else b""
+            mode = (bind.template.stat().st_mode & 0o777) if bind.template else 0o644
+            done = _create_exclusive(bind.path, data, mode)
+        except OSError as exc:  # e.g. a parent that is a file, or a folder we may not write
+            raise StackError(f"cannot create bind-mounted file {bind.display}: {_os_reason(exc)}",
+                             "fix its path (compose volumes: or doctor.bind_files), or create it yourself") from None
+        if done:
             created.append(bind.path)
             print(f"created {bind.display} ({what}{users}; Docker would have made a directory)",
                   file=out or sys.stdout)
     return created
+
+
+def _os_reason(exc: OSError) -> str:
+    """``File exists: /x/stack.yaml``: the OS's reason and the path it is about."""
+    return f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
 
 
 def _create_exclusive(path: Path, data: bytes, mode: int) -> bool:

@@ -42,7 +42,7 @@ def generate(inst: Instance, force: bool = False) -> Generation:
     folder = inst.dir
     files = render_instance(inst)
     previous = read_manifest(folder / MANIFEST)
-    actions = plan_writes(folder, files, previous)
+    actions = plan_writes(folder, files, previous.files if previous else {})
     done = apply_writes(folder, files, actions, force=force)
     manifest = Manifest(
         instance=inst.n, project_name=inst.project_name, namespace=inst.namespace,

@@ -166,7 +166,8 @@ def init(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, q
         from .render import MANIFEST, render_instance
         from .writer import plan_writes
 
-        actions = plan_writes(inst.dir, render_instance(inst), read_manifest(inst.dir / MANIFEST))
+        previous = read_manifest(inst.dir / MANIFEST)
+        actions = plan_writes(inst.dir, render_instance(inst), previous.files if previous else {})
         for action in actions:
             if action.state != "identical":
                 print(f"would {action.state:>7}  {inst.dir.name}/{action.name}", file=out or sys.stdout)
@@ -574,14 +575,6 @@ def existing_instances(stack: Stack, states: dict[int, InstanceState], volumes: 
     return sorted(found)
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, StackError):
-        return exc.line()
-    if isinstance(exc, UnexpectedExit):
-        return f"error: command failed with exit code {exc.result.exited}"
-    return f"error: {type(exc).__name__}: {exc}"
-
-
 def _finish(action: str, outcomes: list[Any]) -> None:
     print(summary(action, outcomes))
     if any(not o.ok for o in outcomes):
@@ -644,7 +637,7 @@ def stop_all(c: Context, stack: Stack, opts: Options) -> None:
         with _locked(c, stack, n, "stop --all"):
             stop(c, inst, opts, out, err, engines=engines, present_apps=[])
 
-    _finish("stop", fan_out(instances, job, _describe))
+    _finish("stop", fan_out(instances, job))
 
 
 def status_all(c: Context, stack: Stack, opts: Options) -> None:
@@ -675,7 +668,7 @@ def logs_all(c: Context, stack: Stack, opts: Options) -> None:
     def job(n: int, out: TextIO, err: TextIO) -> None:
         logs(c, plan_instance(stack, n), opts, out, err)
 
-    _finish("logs", fan_out(instances, job, _describe))
+    _finish("logs", fan_out(instances, job))
 
 
 def clean_all(c: Context, stack: Stack, opts: Options) -> None:
@@ -695,7 +688,7 @@ def clean_all(c: Context, stack: Stack, opts: Options) -> None:
         with _locked(c, stack, n, "clean --all"):
             clean(c, plan_instance(stack, n), opts, out, err, engines=engines, present_apps=present, confirmed=True)
 
-    _finish("clean", fan_out(instances, job, _describe))
+    _finish("clean", fan_out(instances, job))
 
 
 ALL_HANDLERS = {"stop": stop_all, "status": status_all, "logs": logs_all, "clean": clean_all}

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from .compose import ALL_PROFILES, DEFAULT_COMPOSE, PROJECT_LABEL
 from .errors import StackError
 from .stack import Stack, _kind, _Node
 
@@ -33,8 +34,6 @@ from .stack import Stack, _kind, _Node
 ENVIRONMENT_KEY = "ENVIRONMENT"
 #: The profile word meaning "every profile" (``--profile '*'``).
 ALL = "all"
-DEFAULT_COMPOSE = ("docker", "compose")
-PROJECT_LABEL = "com.docker.compose.project"
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -311,12 +310,23 @@ class ActiveEnv:
 
 
 def read_env_file(path: Path) -> dict[str, str | None]:
-    from .envfiles import check_env_text, read_env_values
+    return env_values(read_env_text(path), path)
 
+
+def read_env_text(path: Path) -> str:
+    """An env file's text; a StackError (not a traceback) when it is unreadable or not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise StackError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise StackError(f"{path}: not UTF-8 text", "save it as UTF-8") from None
+
+
+def env_values(text: str, path: Path) -> dict[str, str | None]:
+    """An env file's text, checked (errors name ``path``), as its values."""
+    from .envfiles import check_env_text, read_env_values
+
     check_env_text(text, str(path))
     return read_env_values(text)
 
@@ -459,7 +469,7 @@ def hosts_lines(mesh: Mesh, env: Environment, values: Mapping[str, str | None]) 
 
 def profile_args(profiles: Sequence[str]) -> list[str]:
     if tuple(profiles) == (ALL,):
-        return ["--profile", "*"]
+        return list(ALL_PROFILES)
     args: list[str] = []
     for name in profiles:
         args += ["--profile", name]

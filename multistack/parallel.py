@@ -9,7 +9,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Sequence, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
 _print_lock = threading.Lock()
 
@@ -59,7 +59,7 @@ class PrefixWriter:
 
 @dataclass(frozen=True)
 class Outcome:
-    instance: int
+    instance: int | str  # an instance number, or a system member's name
     error: str | None = None
 
     @property
@@ -67,14 +67,28 @@ class Outcome:
         return self.error is None
 
 
-Job = Callable[[int, TextIO, TextIO], None]
+Job = Callable[[Any, TextIO, TextIO], None]
 
 
-def fan_out(instances: Sequence[int], job: Job, describe_error: Callable[[BaseException], str],
+def describe_error(exc: BaseException) -> str:
+    """One line for a job that failed: a user error's own line, else what failed."""
+    from invoke.exceptions import UnexpectedExit
+
+    from .errors import StackError
+
+    if isinstance(exc, StackError):
+        return exc.line()
+    if isinstance(exc, UnexpectedExit):
+        return f"error: command failed with exit code {exc.result.exited}"
+    return f"error: {type(exc).__name__}: {exc}"
+
+
+def fan_out(instances: Sequence[int | str], job: Job,
+            describe_error: Callable[[BaseException], str] = describe_error,
             max_workers: int = 8) -> list[Outcome]:
     """Run ``job(n, out, err)`` for every instance; errors become outcomes, not exceptions."""
 
-    def one(n: int) -> Outcome:
+    def one(n: int | str) -> Outcome:
         out = PrefixWriter(f"[{n}] ", sys.stdout)
         err = PrefixWriter(f"[{n}] ", sys.stderr)
         try:

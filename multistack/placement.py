@@ -162,7 +162,8 @@ def compose_argv(engine: Engine, compose: Sequence[str]) -> tuple[str, ...]:
 def _engine(stack: Stack, node: _Node, name: str) -> tuple[Engine, tuple[int, ...] | None]:
     context = node.string("context", pattern=_CONTEXT_RE, what="docker context name")
     docker_host = node.string("docker_host")
-    if docker_host and not _DOCKER_HOST_RE.match(docker_host):
+    url_host = _url_host(docker_host) if docker_host and _DOCKER_HOST_RE.match(docker_host) else None
+    if docker_host and url_host is None:
         node.fail(f"{docker_host!r} is not a Docker host URL", "docker_host",
                   "e.g. ssh://user@bigbox, tcp://bigbox:2376 or unix:///var/run/docker.sock")
     if context and docker_host:
@@ -172,12 +173,23 @@ def _engine(stack: Stack, node: _Node, name: str) -> tuple[Engine, tuple[int, ..
         if context:
             node.fail("missing 'host': the name this machine reaches the engine's ports by", "host",
                       "e.g. host: bigbox.lan (host: localhost for an engine on this machine)")
-        host = (urlsplit(docker_host).hostname if docker_host else None) or "localhost"
+        host = url_host or "localhost"
     remote = bool(context or docker_host)
     host_ip = node.string("host_ip") or (REMOTE_HOST_IP if remote else stack.host_ip)
     slots = _slots(stack, node) if "slots" in node.data else None
     node.done()
     return Engine(name, context, docker_host, host, host_ip), slots
+
+
+def _url_host(docker_host: str) -> str | None:
+    """The host name of a Docker host URL ("" for unix:// and fd://); None when it cannot be parsed.
+
+    urlsplit raises on a broken one such as ``tcp://[::1`` (a user mistake, not a traceback).
+    """
+    try:
+        return urlsplit(docker_host).hostname or ""
+    except ValueError:
+        return None
 
 
 def _slots(stack: Stack, node: _Node) -> tuple[int, ...]:

@@ -31,20 +31,20 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence, TextIO, Union
 
+from .compose import ALL_PROFILES, DEFAULT_COMPOSE
 from .errors import CommandFailed, StackError
 
 if TYPE_CHECKING:
     from invoke import Context
 
     from .instance import Instance
-    from .stack import Stack
+    from .stack import Stack, _Node
 
 MODES = ("isolated", "shared")
 DEFAULT_MODE = "isolated"
 #: ``--shared``/``--isolated`` given to ``start`` stick to the instance (until clean) in this file.
 MODE_FILE = "mode"
 HOST = "host"
-DEFAULT_COMPOSE = ("docker", "compose")
 _SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _STEP_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -118,7 +118,7 @@ def parse_steps(stack: Stack) -> tuple[Step, ...]:
             top.fail("step names are lowercase letters, digits, - and _", name)
         if not isinstance(value, dict):
             top.fail("must be a mapping with at least `create`", name)
-        node = top.child(name)
+        node = _Node(value, top.where(name), top.file)  # the raw value: a YAML key 1 is not "1"
         create = _command(node, "create")
         if create is None:
             node.fail("missing required key 'create'", hint="the command that creates the thing, idempotently")
@@ -136,7 +136,7 @@ def parse_steps(stack: Stack) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def _command(node: Any, key: str) -> Command | None:
+def _command(node: _Node, key: str) -> Command | None:
     value = node.get(key)
     if value is None:
         return None
@@ -170,7 +170,7 @@ def infra_up(stack: Stack, compose: Sequence[str] = DEFAULT_COMPOSE) -> list[str
 
 
 def infra_down(stack: Stack, compose: Sequence[str] = DEFAULT_COMPOSE, volumes: bool = False) -> list[str]:
-    argv = [*shared_compose_args(stack, compose), "--profile", "*", "down", "--remove-orphans"]
+    argv = [*shared_compose_args(stack, compose), *ALL_PROFILES, "down", "--remove-orphans"]
     return argv + ["--volumes"] if volumes else argv
 
 

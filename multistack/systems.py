@@ -40,6 +40,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from .compose import ALL_PROFILES, DEFAULT_COMPOSE
+from .compose import down_project as down_project_argv  # noqa: F401 - a member no longer declared: down by project name
 from .errors import StackError
 from .gateway import COMMAND as GATEWAY_COMMAND
 from .gateway import CONFIG_TARGET as GATEWAY_CONFIG_TARGET
@@ -55,9 +57,6 @@ DEFAULT_GATEWAY_IMAGE = "haproxy:2.8.14-alpine"
 DEFAULT_GATEWAY_SERVICE = "gateway"
 #: Label put on the shared network when multistack creates it; only such a network is removed on down.
 NETWORK_LABEL = "dev.multistack.shared-network"
-PROJECT_LABEL = "com.docker.compose.project"
-DEFAULT_COMPOSE = ("docker", "compose")
-ALL_PROFILES = ("--profile", "*")
 #: System names that would collide with other compose projects of the stack (``<project>-dev-N``).
 RESERVED_SYSTEMS = ("dev",)
 
@@ -572,13 +571,13 @@ def _port(system: System, name: str) -> SystemPort:
 
 def read_compose(stack: Stack, files: Sequence[str]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """The services (merged by name) and top-level networks of compose files."""
+    import yaml
+
     from .render import _ComposeLoader, read_base_services
 
     services = read_base_services(replace(stack, compose_files=tuple(files)))
     networks: dict[str, Any] = {}
-    for rel in files:
-        import yaml
-
+    for rel in files:  # a second read for networks: read_base_services returns only the services
         data = yaml.load((stack.root / rel).read_text(encoding="utf-8"), Loader=_ComposeLoader)  # noqa: S506
         for key, value in ((data or {}).get("networks") or {}).items():
             networks.setdefault(str(key), {}).update(value if isinstance(value, dict) else {})
@@ -863,12 +862,6 @@ def up_argv(plan: SystemPlan, mp: MemberPlan, compose: Sequence[str] = DEFAULT_C
 def down_argv(plan: SystemPlan, mp: MemberPlan, compose: Sequence[str] = DEFAULT_COMPOSE,
               volumes: bool = False) -> list[str]:
     argv = [*compose_args(plan, mp, compose), *ALL_PROFILES, "down", "--remove-orphans"]
-    return argv + ["--volumes"] if volumes else argv
-
-
-def down_project_argv(project: str, compose: Sequence[str] = DEFAULT_COMPOSE, volumes: bool = False) -> list[str]:
-    """Down by project name alone (compose finds the containers by label): for a member no longer declared."""
-    argv = [*compose, "-p", project, *ALL_PROFILES, "down", "--remove-orphans"]
     return argv + ["--volumes"] if volumes else argv
 
 

@@ -12,9 +12,10 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from .errors import ConflictError
-from .manifest import Manifest, file_hash, sha256
+from .manifest import file_hash, sha256
 from .render import GeneratedFile
 
 
@@ -49,9 +50,12 @@ def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
         raise
 
 
-def plan_writes(folder: Path, files: dict[str, GeneratedFile], previous: Manifest | None) -> list[FileAction]:
-    """Decide each file's state without writing anything."""
-    recorded = previous.files if previous else {}
+def plan_writes(folder: Path, files: dict[str, GeneratedFile], recorded: Mapping[str, str]) -> list[FileAction]:
+    """Decide each file's state without writing anything.
+
+    ``recorded``: name -> sha256 of what multistack last wrote (a manifest's ``files``),
+    which tells an update of our own file from a hand edit.
+    """
     actions = []
     for name in sorted(files):
         on_disk = file_hash(folder / name)

@@ -33,6 +33,8 @@ STOP_WAIT=40 # dockerd stops its containers first
 
 log() { echo "second-engine: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=lib-dockerd.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-dockerd.sh"
 usage() { die "usage: $0 start|stop DIR"; }
 
 (($# == 2)) || usage
@@ -64,13 +66,7 @@ start() {
       --bridge "$BRIDGE" --iptables=false --ip-masq=false \
       --default-address-pool "base=$POOL,size=24" \
       </dev/null >>"$LOG" 2>&1 &
-    pid=$!
-    for ((i = 0; i < WAIT; i++)); do
-      engine_ok && break
-      kill -0 "$pid" 2>/dev/null || { tail -n 20 "$LOG" >&2; die "dockerd exited"; }
-      sleep 1
-    done
-    engine_ok || { tail -n 20 "$LOG" >&2; die "dockerd not ready after ${WAIT}s"; }
+    wait_dockerd $! "$LOG" "$WAIT" engine_ok
   fi
   if docker context inspect "$CONTEXT" >/dev/null 2>&1; then
     docker context update "$CONTEXT" --docker "host=unix://$SOCK" >/dev/null
@@ -91,15 +87,7 @@ start() {
 stop() {
   pid=$(cat "$PIDFILE" 2>/dev/null || true)
   if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < STOP_WAIT; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "dockerd (pid $pid) still running after ${STOP_WAIT}s, killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+    stop_dockerd "$pid" "$STOP_WAIT"
   fi
   rm -f "$PIDFILE"
   # The exec root holds netns bind mounts; unmount what a killed dockerd left behind.

@@ -21,6 +21,8 @@ PACKAGES=(docker.io busybox-static haproxy postgresql graphviz iproute2 procps p
 
 log() { echo "setup-engines: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=lib-dockerd.sh
+source "$REPO/scripts/lib-dockerd.sh"
 # Run a noisy command; show its output only if it fails.
 quiet() {
   local out rc=0
@@ -61,13 +63,7 @@ else
   # shellcheck disable=SC2086 # flags are words
   setsid dockerd --pidfile "$DOCKERD_PIDFILE" ${MULTISTACK_DOCKERD_FLAGS:-} \
     </dev/null >>"$DOCKERD_LOG" 2>&1 &
-  pid=$!
-  for ((i = 0; i < DOCKERD_WAIT; i++)); do
-    docker_ok && break
-    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$DOCKERD_LOG" >&2; die "dockerd exited"; }
-    sleep 1
-  done
-  docker_ok || { tail -n 20 "$DOCKERD_LOG" >&2; die "dockerd not ready after ${DOCKERD_WAIT}s"; }
+  wait_dockerd $! "$DOCKERD_LOG" "$DOCKERD_WAIT" docker_ok
 fi
 
 # --- 3. Compose v2 CLI plugin -------------------------------------------------

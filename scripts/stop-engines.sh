@@ -7,6 +7,8 @@ DOCKERD_PIDFILE=/var/run/multistack-dockerd.pid # written by setup-engines.sh
 STOP_WAIT=40                                    # dockerd stops containers first (up to 15 s)
 
 log() { echo "stop-engines: $*" >&2; }
+# shellcheck source=lib-dockerd.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-dockerd.sh"
 
 pid=$(cat "$DOCKERD_PIDFILE" 2>/dev/null || true)
 if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then
@@ -21,13 +23,5 @@ if [[ $(cat "/proc/$pid/comm" 2>/dev/null) != dockerd ]]; then
 fi
 
 log "stopping dockerd (pid $pid)"
-kill -TERM "$pid" 2>/dev/null || true
-for ((i = 0; i < STOP_WAIT; i++)); do
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 1
-done
-if kill -0 "$pid" 2>/dev/null; then
-  log "dockerd still running after ${STOP_WAIT}s, killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-fi
+stop_dockerd "$pid" "$STOP_WAIT"
 rm -f "$DOCKERD_PIDFILE"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -87,6 +87,18 @@ MINIMAL_ENV = "# app settings\nPORT=3000\nDB_URL=postgres://u:secret@localhost:5
 @pytest.fixture
 def minimal_stack(make_stack: Callable[..., Path]) -> Path:
     return make_stack(MINIMAL_STACK, {"compose.yml": MINIMAL_COMPOSE, "app.env": MINIMAL_ENV})
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port held (listening) by this process: what a running service looks like to a preflight."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    yield sock.getsockname()[1]
+    sock.close()
 
 
 @pytest.fixture(autouse=True)

@@ -70,14 +70,19 @@ def _engines(c: Context) -> Engines:
     return Engines(compose=compose, compose_version=version)
 
 
-def _env_for_write(c: Context, mesh: Mesh, requested: str | None) -> Environment:
-    """The environment for up: --env, else env/.env, else ask; creates env/.env when needed."""
+def _env_for_write(c: Context, mesh: Mesh, requested: str | None) -> tuple[Environment, ActiveEnv | None]:
+    """The environment for up: --env, else env/.env, else ask; creates env/.env when needed.
+
+    Also returns env/.env as read (after creating it; None under --dry when it was not created).
+    """
     from ..mesh import choose_environment, read_active
 
-    choice = choose_environment(mesh, requested, read_active(mesh), _ask(mesh))
+    active = read_active(mesh)
+    choice = choose_environment(mesh, requested, active, _ask(mesh))
     if choice.create:
         _write_env_file(c, mesh, choice.environment, force=False)
-    return choice.environment
+        active = read_active(mesh)
+    return choice.environment, active
 
 
 def _env_for_read(mesh: Mesh, requested: str | None) -> tuple[Environment, ActiveEnv | None]:
@@ -117,17 +122,18 @@ def _values(mesh: Mesh, env: Environment, active: ActiveEnv | None) -> dict[str,
 def _write_env_file(c: Context, mesh: Mesh, env: Environment, force: bool) -> None:
     """Copy the environment's template to the active env file (0600: it holds passwords)."""
     from ..errors import ConflictError, StackError
-    from ..mesh import check_template, read_active, read_env_file
+    from ..mesh import check_template, env_values, read_active, read_env_text
     from ..shell import is_dry
     from ..writer import atomic_write
 
     source = mesh.root / env.template
-    check_template(mesh, env, read_env_file(source))
+    text = read_env_text(source)
+    check_template(mesh, env, env_values(text, source))
     target = mesh.env_path
-    text = source.read_text(encoding="utf-8")
     exists = target.is_file()
     if exists:
-        if target.read_text(encoding="utf-8") == text:
+        old = target.read_bytes()  # bytes: an unreadable file is replaced with --force, not a traceback
+        if old == text.encode("utf-8"):
             print(f"identical  {mesh.env_file} ({env.template})")
             return
         if not force:
@@ -143,8 +149,7 @@ def _write_env_file(c: Context, mesh: Mesh, env: Environment, force: bool) -> No
         print(f"would {'update' if exists else 'create'}  {mesh.env_file} from {env.template}")
         return
     if exists:
-        backup = target.with_name(target.name + ".bak")
-        atomic_write(backup, target.read_bytes(), 0o600)
+        atomic_write(target.with_name(target.name + ".bak"), old, 0o600)
         atomic_write(target, text, 0o600)
         print(f"   update  {mesh.env_file} from {env.template} (the old one kept as {mesh.env_file}.bak)")
     else:
@@ -168,12 +173,11 @@ def _check_profiles(c: Context, mesh: Mesh, env: Environment, profiles: tuple[st
         raise StackError(mismatch, "make mesh.profiles in stack.yaml and the services' `profiles:` agree")
 
 
-def _warn_shell_overrides(mesh: Mesh) -> None:
+def _warn_shell_overrides(mesh: Mesh, active: ActiveEnv | None) -> None:
     import os
 
-    from ..mesh import read_active, shell_overrides
+    from ..mesh import shell_overrides
 
-    active = read_active(mesh)
     if active is None:
         return
     for key in shell_overrides(active.values, os.environ):
@@ -197,11 +201,11 @@ def up(c: Context, profile: str | None = None, env: str | None = None) -> None:
 
     _stack, mesh = _load()
     profiles = core.parse_profiles(mesh, profile)
-    environment = _env_for_write(c, mesh, env)
+    environment, active = _env_for_write(c, mesh, env)
     engines = _engines(c)
     if not is_dry(c):
         _check_profiles(c, mesh, environment, profiles, engines)
-        _warn_shell_overrides(mesh)
+        _warn_shell_overrides(mesh, active)
     try:
         run(c, core.up(mesh, environment, profiles, engines.compose))
     except UnexpectedExit as exc:
@@ -227,26 +231,17 @@ def down(c: Context, profile: str | None = None, volumes: bool = False, yes: boo
     environment = core.active_environment(mesh, active) if active else None
     core.down(mesh, environment, profiles, volumes=volumes)  # refuses a bad combination before asking
     if volumes:
-        _confirm(f"Delete the mesh's volumes ({mesh.project}: "
-                 f"{'profile ' + ','.join(profiles) if profiles else 'every profile'})? "
-                 "Every instance using its databases loses their data.", yes or is_dry(c))
+        from ..lifecycle import confirm
+
+        confirm(f"Delete the mesh's volumes ({mesh.project}: "
+                f"{'profile ' + ','.join(profiles) if profiles else 'every profile'})? "
+                "Every instance using its databases loses their data.", yes or is_dry(c),
+                what="removing the mesh's volumes")
     engines = _engines(c)
     run(c, core.down(mesh, environment, profiles, engines.compose, volumes=volumes))
     if not is_dry(c):
         what = f"profile {','.join(profiles)}" if profiles and profiles != (core.ALL,) else "every profile"
         print(f"mesh {mesh.project}: down ({what}{', volumes removed' if volumes else ''})")
-
-
-def _confirm(question: str, yes: bool) -> None:
-    from ..errors import StackError
-
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise StackError("removing the mesh's volumes needs confirmation and stdin is not a terminal",
-                         "rerun with --yes")
-    if input(f"{question} [y/N] ").strip().lower() not in ("y", "yes"):
-        raise StackError("cancelled", "rerun with --yes to skip the question")
 
 
 @task(iterable=["arg"],

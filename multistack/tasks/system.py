@@ -15,7 +15,6 @@ from __future__ import annotations
 import json as jsonlib
 import shutil
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from ..engines import Engines
     from ..render import GeneratedFile
     from ..stack import Stack
-    from ..systems import MemberPlan, NetworkState, SystemPlan, SystemRecord
+    from ..systems import NetworkState, SystemPlan, SystemRecord
     from ..writer import FileAction
 
 NAME_HELP = "the system's name, given positionally: `inv system.up suite` (`inv system.list` shows them)"
@@ -78,10 +77,13 @@ def down(c: Context, arg: list[str] | None = None, volumes: bool = False) -> Non
     stack = load_stack()
     name = _system_name(arg, stack, "down")
     record = read_record(system_dir(stack, name))
+    system = parse_systems(stack).get(name)
     plan = None
-    if name in parse_systems(stack) or record is None:
+    if system is None and record is None:
+        get_system(stack, name)  # raises: no such system, nothing recorded either
+    if system is not None:
         try:
-            plan = plan_system(stack, get_system(stack, name))
+            plan = plan_system(stack, system)
         except StackError:
             if record is None:
                 raise
@@ -149,17 +151,18 @@ def list_(c: Context, json: bool = False) -> None:
 def graph(c: Context, arg: list[str] | None = None, output: str | None = None, format: str = "mermaid") -> None:
     """Draw a system: members, networks and links as Mermaid text, and as SVG/PNG where Graphviz is installed."""
     from ..errors import EngineError, StackError
-    from ..shell import run
+    from ..shell import is_dry, run
     from ..topology import dot, dot_argv, mermaid, picture_format
     from ..writer import atomic_write
 
     if format not in ("mermaid", "dot"):
         raise StackError(f"unknown --format {format!r}", "use --format mermaid or --format dot")
+    if output:
+        picture_format(output)  # a wrong file name fails before anything is printed
     stack, plan = _load(arg, "graph")
     dot_text = dot(plan)
     print(mermaid(plan) if format == "mermaid" else dot_text, end="")
     target = Path(output) if output else plan.dir / "graph.svg"
-    picture_format(str(target))
     binary = shutil.which("dot")
     if binary is None:
         if output:
@@ -168,8 +171,6 @@ def graph(c: Context, arg: list[str] | None = None, output: str | None = None, f
         print("(Graphviz not installed: no picture; paste the Mermaid text into mermaid.live)", file=sys.stderr)
         return
     dot_file = target.with_suffix(".dot")
-    from ..shell import is_dry
-
     if not is_dry(c):
         atomic_write(dot_file, dot_text)
     run(c, dot_argv(str(dot_file), str(target), "dot"), hide=True)
@@ -215,13 +216,11 @@ def _write(c: Context, folder: Path, files: dict[str, GeneratedFile], record: Sy
 
     Returns the files that were there and changed, and the hashes now on disk.
     """
-    from ..manifest import Manifest, sha256
+    from ..manifest import sha256
     from ..shell import is_dry
     from ..writer import apply_writes, plan_writes
 
-    previous = Manifest(instance=0, project_name="", namespace="", database="", ports={}, apps=[],
-                        files=dict(record.files)) if record else None  # plan_writes reads only .files
-    actions = plan_writes(folder, files, previous)
+    actions = plan_writes(folder, files, record.files if record else {})
     if is_dry(c):
         for action in actions:
             if action.state != "identical":
@@ -275,49 +274,18 @@ def _network_state(c: Context, network: str, docker: str = "docker") -> NetworkS
     return parse_network_state(result.ok, result.stdout)
 
 
-def _each_member(c: Context, members: Sequence[MemberPlan | str], job: Callable[[Any, TextIO, TextIO], None]
-                 ) -> dict[str, str]:
+def _each_member(c: Context, members: Sequence[str], job: Callable[[str, TextIO, TextIO], None]) -> dict[str, str]:
     """Run ``job(member, out, err)`` for every member side by side, output prefixed ``[member] ``.
 
     Returns member name -> error line for those that failed. Under --dry, one
     after the other, so that the printed commands come in member order.
     """
-    from ..parallel import PrefixWriter
+    from ..parallel import fan_out
     from ..shell import is_dry
 
-    def one(member: MemberPlan | str) -> tuple[str, str | None]:
-        label = member if isinstance(member, str) else member.name
-        out = PrefixWriter(f"[{label}] ", sys.stdout)
-        err = PrefixWriter(f"[{label}] ", sys.stderr)
-        try:
-            job(member, out, err)
-            return label, None
-        except Exception as exc:  # noqa: BLE001 - reported per member, summarised by the caller
-            message = _describe(exc)
-            err.write(message + "\n")
-            return label, message
-        finally:
-            out.flush()
-            err.flush()
-
-    if len(members) <= 1 or is_dry(c):
-        results = [one(m) for m in members]
-    else:
-        with ThreadPoolExecutor(max_workers=min(8, len(members))) as pool:
-            results = list(pool.map(one, members))
-    return {label: error for label, error in results if error is not None}
-
-
-def _describe(exc: BaseException) -> str:
-    from invoke.exceptions import UnexpectedExit
-
-    from ..errors import StackError
-
-    if isinstance(exc, StackError):
-        return exc.line()
-    if isinstance(exc, UnexpectedExit):
-        return f"error: command failed with exit code {exc.result.exited}"
-    return f"error: {type(exc).__name__}: {exc}"
+    # fan_out is typed for instance numbers; it only formats them into the prefix.
+    outcomes = fan_out(members, job, max_workers=1 if is_dry(c) else 8)
+    return {str(o.instance): o.error for o in outcomes if o.error is not None}
 
 
 def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = False) -> None:
@@ -352,10 +320,11 @@ def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = Fals
         run(c, network_create_argv(system.network, engines.docker), hide="stdout")
         print(f"network {system.network}: " + ("created if missing" if is_dry(c) else "created"))
 
-    def start(mp: MemberPlan, out: TextIO, err: TextIO) -> None:
-        run(c, up_argv(plan, mp, engines.compose, recreate=mp.name in recreate), out_stream=out, err_stream=err)
+    def start(member: str, out: TextIO, err: TextIO) -> None:
+        mp = plan.member(member)
+        run(c, up_argv(plan, mp, engines.compose, recreate=member in recreate), out_stream=out, err_stream=err)
 
-    failed = _each_member(c, plan.members, start)
+    failed = _each_member(c, [mp.name for mp in plan.members], start)
     if failed:
         started = [mp for mp in plan.members if mp.project_name not in running]
         print(f"system {system.name}: {len(failed)} member(s) failed to start; taking down the "

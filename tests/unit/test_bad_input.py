@@ -12,7 +12,6 @@ real engine is touched), or with no engine on PATH at all.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -222,16 +221,6 @@ def in_subprocess(argv: list[str], cwd: Path, engine: str, env: dict[str, str]) 
     result = subprocess.run([str(fake / "inv"), *argv], cwd=cwd, env=variables, capture_output=True, text=True,
                             timeout=60)
     return result.returncode, result.stdout, result.stderr
-
-
-@pytest.fixture
-def held_port():
-    """A port held by this process, at instance 1 of a base port 100 below it."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    yield sock.getsockname()[1]
-    sock.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import textwrap
 from pathlib import Path
 
@@ -451,15 +450,6 @@ def test_dry_shows_queries_and_runs_none(make_stack, tools):
     assert [call.args[0] for call in c.run.call_args_list] == [COMPOSE_VERSION, INFO, NETWORKS]
 
 
-@pytest.fixture
-def held_port():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    yield sock.getsockname()[1]
-    sock.close()
-
-
 def test_port_taken_names_the_holder(make_stack, tools, held_port):
     base = held_port - 100  # instance 1 of `web` lands on the held port
     path = make_stack(f"project: demo\ninstances: 0-3\ncompose: {{files: [compose.yml]}}\nservices:\n"
@@ -562,3 +552,12 @@ def test_bind_file_of_a_race_is_left_alone(tmp_path):
     target.write_text("mine")
     assert create_bind_files(report) == []
     assert target.read_text() == "mine"
+
+
+def test_bind_file_that_cannot_be_created_is_a_user_error(tmp_path):
+    (tmp_path / "conf").write_text("a file, not a folder")
+    report = StaticReport(bind_files=(BindFile(tmp_path / "conf" / "a.cfg", None, ("web",), "conf/a.cfg"),))
+    with pytest.raises(StackError) as info:
+        create_bind_files(report)
+    assert "cannot create bind-mounted file conf/a.cfg" in info.value.message
+    assert list(tmp_path.iterdir()) == [tmp_path / "conf"]  # no temp file left behind

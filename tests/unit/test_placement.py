@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from invoke import Config, MockContext, Result
-from invoke.exceptions import UnexpectedExit
+from invoke import Config, Result
 
 from multistack import compose, hostports, lifecycle
 from multistack.actions import parse_words
@@ -19,6 +18,7 @@ from multistack.errors import CommandFailed, EngineError, StackError
 from multistack.instance import plan_instance
 from multistack.placement import Engine, by_engine, compose_argv, engine_for, stack_engines
 from multistack.stack import load_stack
+from tests.recording import RecordingContext
 
 COMPOSE = """\
 services:
@@ -49,20 +49,6 @@ engines:
 PS_LOCAL = '{"project":"demo-dev-1","service":"web","name":"demo-dev-1-web-1","state":"running","status":"Up 2 seconds (healthy)","ports":"127.0.0.1:8100->8080/tcp"}\n'
 PS_BIG = '{"project":"demo-dev-6","service":"web","name":"demo-dev-6-web-1","state":"running","status":"Up 2 seconds (healthy)","ports":"0.0.0.0:8600->8080/tcp"}\n'
 DOWN = "Cannot connect to the Docker daemon at unix:///tmp/gone/docker.sock. Is the docker daemon running?\n"
-
-
-class RecordingContext(MockContext):
-    """Answers by regex, records commands, raises on failure like ``Context.run``."""
-
-    def run(self, command: str, *args: Any, **kwargs: Any) -> Result:
-        result = super().run(command, *args, **kwargs)
-        if result.exited != 0 and not kwargs.get("warn"):
-            raise UnexpectedExit(result)
-        return result
-
-    @property
-    def commands(self) -> list[str]:
-        return [call.args[0] for call in self.run.call_args_list]
 
 
 def context(answers: dict[str, Result] | None = None, dry: bool = False) -> RecordingContext:
@@ -130,6 +116,8 @@ def test_an_engine_without_slots_takes_the_rest_and_docker_host_gives_the_host(m
     ("engines:\n  big: {context: bigbox, slots: 5}\n", "engines.big.host: missing 'host'"),
     ("engines:\n  big: {context: b, docker_host: 'tcp://b:2376', host: b}\n", "engines.big: give `context` or `docker_host`, not both"),
     ("engines:\n  big: {docker_host: 'bigbox:2376'}\n", "engines.big.docker_host: 'bigbox:2376' is not a Docker host URL"),
+    ("engines:\n  big: {docker_host: 'tcp://[::1:2376'}\n",
+     "engines.big.docker_host: 'tcp://[::1:2376' is not a Docker host URL"),
     ("engines:\n  big: {context: b, host: b, slots: 12}\n", "engines.big.slots: instance 12 is outside instances 0-9"),
     ("engines:\n  big: {context: b, host: b, slots: 7-5}\n", "engines.big.slots: range '7-5' ends before it starts"),
     ("engines:\n  a: {context: a, host: a}\n  b: {context: b, host: b}\n", "engines: engines a and b both leave out `slots`"),
