@@ -1,4 +1,4 @@
 """multistack: `inv --list` shows the tasks; `inv dev 1 start` runs instance 1."""
-from multistack.tasks import namespace
+from multistack.cli import namespace
 
 ns = namespace()

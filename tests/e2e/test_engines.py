@@ -157,7 +157,7 @@ def placed(second_engine: str, tmp_path: Path) -> Iterator[Placed]:
     (root / "stack.yaml").write_text(STACK.format(project=project, context=CONTEXT,
                                                   gone=f"{second_engine}/gone/docker.sock"))
     (root / "tasks.py").write_text(textwrap.dedent("""\
-        from multistack.tasks import namespace
+        from multistack.cli import namespace
 
         ns = namespace()
     """))

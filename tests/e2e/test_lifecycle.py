@@ -12,8 +12,8 @@ import re
 import shutil
 import socket
 
-from multistack.locks import instance_lock
-from multistack.stack import load_stack
+from multistack.io.locks import instance_lock
+from multistack.model.stack import load_stack
 
 SERVICES = ("web", "store", "api", "admin")
 

@@ -136,7 +136,7 @@ def mesh(docker: str, tmp_path: Path) -> Iterator[Mesh]:
     text = stack_file.read_text()
     assert "\nproject: e2emesh\n" in text
     stack_file.write_text(text.replace("\nproject: e2emesh\n", f"\nproject: {stack}\n"))
-    (root / "tasks.py").write_text("from multistack.tasks import namespace\n\nns = namespace()\n")
+    (root / "tasks.py").write_text("from multistack.cli import namespace\n\nns = namespace()\n")
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     handle = Mesh(root, f"{stack}-mesh", docker, env)

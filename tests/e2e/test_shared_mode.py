@@ -247,7 +247,7 @@ def shared_stack(postgres: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyP
     root.mkdir()
     (root / "stack.yaml").write_text(stack_yaml(postgres.port, base))
     (root / "server.py").write_text(SERVER)
-    (root / "tasks.py").write_text("from multistack.tasks import namespace\nns = namespace()\n")
+    (root / "tasks.py").write_text("from multistack.cli import namespace\nns = namespace()\n")
     pm2_home = tmp_path / "pm2"  # short: PM2's unix sockets live here
     pm2_home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}

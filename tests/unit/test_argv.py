@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from multistack.argv import expand_positionals, positional_tasks
-from multistack.tasks import namespace
+from multistack.cli.argv import expand_positionals, positional_tasks
+from multistack.cli import namespace
 
 
 @pytest.fixture(scope="module")

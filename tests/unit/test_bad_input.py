@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from multistack.cli import build_program
+from multistack.cli.program import build_program
 from multistack.errors import EXIT_CONFLICT, EXIT_DOCTOR, EXIT_ENGINE, EXIT_USAGE
 
 STACK = """\
@@ -46,7 +46,7 @@ services:
     ports: ["8000:8080"]
 """
 ENV = "PORT=3000\nDB_URL=postgres://u:secret@localhost:5432/app\n"
-TASKS = "from multistack.tasks import namespace\nns = namespace()\n"
+TASKS = "from multistack.cli import namespace\nns = namespace()\n"
 BASE = {"stack.yaml": STACK, "compose.yml": COMPOSE, "app.env": ENV, "tasks.py": TASKS}
 
 FAKE_DOCKER = """\

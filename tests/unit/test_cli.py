@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from multistack.actions import DevCommand, parse_words
-from multistack.cli import build_program
+from multistack.cli.words import DevCommand, parse_words
+from multistack.cli.program import build_program
 from multistack.errors import StackError
-from multistack.stack import load_stack
+from multistack.model.stack import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,7 +133,7 @@ def test_errors_are_one_line(minimal_stack, capsys, argv, code, message, monkeyp
 
 
 def test_real_inv_parses_and_reports(minimal_stack):
-    (minimal_stack.parent / "tasks.py").write_text("from multistack.tasks import namespace\nns = namespace()\n")
+    (minimal_stack.parent / "tasks.py").write_text("from multistack.cli import namespace\nns = namespace()\n")
     inv = Path(sys.executable).parent / "inv"
     ok = subprocess.run([str(inv), "dev", "5", "ports", "--json"], cwd=minimal_stack.parent,
                         capture_output=True, text=True)

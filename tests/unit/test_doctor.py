@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from invoke import MockContext, Result
 
-from multistack import doctor
-from multistack.cli import build_program
-from multistack.doctor import (BindFile, Finding, StaticReport, analyse, create_bind_files, interpolate,
+from multistack.act import doctor
+from multistack.cli.program import build_program
+from multistack.act.doctor import (BindFile, Finding, StaticReport, analyse, create_bind_files, interpolate,
                                parse_port, pool_capacity)
 from multistack.errors import EXIT_DOCTOR, DoctorError, StackError
-from multistack.instance import plan_instance
-from multistack.stack import load_stack
+from multistack.plan.instance import plan_instance
+from multistack.model.stack import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -372,8 +372,8 @@ def context(version: str = "2.40.3", info: dict | None = None, networks: list[st
 @pytest.fixture
 def tools(monkeypatch):
     """docker and pm2 "installed" for shutil.which."""
-    monkeypatch.setattr("multistack.engines.shutil.which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr("multistack.doctor.shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("multistack.io.tools.shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("multistack.act.doctor.shutil.which", lambda name: f"/usr/bin/{name}")
 
 
 def machine(stack_path: Path, c: MockContext, n: int | None = None) -> list[Finding]:
@@ -409,7 +409,7 @@ def test_machine_compose_v1(make_stack, tools):
 
 
 def test_machine_pm2_missing(make_stack, tools, monkeypatch):
-    monkeypatch.setattr("multistack.engines.shutil.which", lambda name: None if name == "pm2" else f"/usr/bin/{name}")
+    monkeypatch.setattr("multistack.io.tools.shutil.which", lambda name: None if name == "pm2" else f"/usr/bin/{name}")
     path = small_stack(make_stack, WEB, "apps:\n  api: {command: python3 -m http.server}\n")
     found = machine(path, context())
     assert ("error", "pm2") in rows(found)

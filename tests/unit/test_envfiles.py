@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multistack.envfiles import (
+from multistack.plan.envfiles import (
     DEFAULT_HEADER, PortRule, check_env_text, encode_value, read_env_values, rewrite_env,
 )
 from multistack.errors import EXIT_USAGE, StackError
@@ -392,7 +392,7 @@ def test_read_env_values() -> None:
 
 
 def test_importing_envfiles_does_not_import_dotenv() -> None:
-    code = ("import sys, multistack.envfiles; "
+    code = ("import sys, multistack.plan.envfiles; "
             "sys.exit('dotenv imported' if 'dotenv' in sys.modules else 0)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
@@ -578,7 +578,7 @@ def test_overrides_read_back_exactly(text: str, overrides: list[tuple[str, str]]
 
 
 def test_local_hosts_move_and_external_hosts_stay():
-    from multistack.envfiles import LocalHosts, PortRule, rewrite_env
+    from multistack.plan.envfiles import LocalHosts, PortRule, rewrite_env
 
     rules = [PortRule(9000, 9300, "minio"), PortRule(9092, 9392, "redpanda"), PortRule(5433, 5733, "postgres")]
     text = ("A=localhost:9000\nB=a:9092,b:9092\nC=https://mirror.example.com:9000/x\nD=:5433\n"
@@ -589,7 +589,7 @@ def test_local_hosts_move_and_external_hosts_stay():
 
 
 def test_local_hosts_extra_names():
-    from multistack.envfiles import LocalHosts
+    from multistack.plan.envfiles import LocalHosts
 
     hosts = LocalHosts(["dev.example.test"])
     assert "dev.example.test" in hosts and "other.example.test" not in hosts and "redis" in hosts

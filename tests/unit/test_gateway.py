@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from multistack.errors import StackError
-from multistack.gateway import Forward, backend_host, check_argv, check_forwards, haproxy_config, parse_forward
-from multistack.stack import load_stack
+from multistack.plan.gateway import Forward, backend_host, check_argv, check_forwards, haproxy_config, parse_forward
+from multistack.model.stack import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,7 +78,7 @@ def test_haproxy_accepts_the_config(tmp_path, forwards):
 
 
 def test_haproxy_accepts_every_member_of_the_example_systems(tmp_path):
-    from multistack import systems
+    from multistack.act import systems
 
     binary = haproxy_or_skip()
     stack = load_stack(ROOT / "stack.yaml")

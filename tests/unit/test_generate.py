@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from multistack.errors import ConflictError, StackError
-from multistack.generate import generate, is_fresh
-from multistack.instance import plan_instance
-from multistack.ports import instance_ports
-from multistack.stack import load_stack
+from multistack.act.generate import generate, is_fresh
+from multistack.plan.instance import plan_instance
+from multistack.plan.ports import instance_ports
+from multistack.model.stack import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 

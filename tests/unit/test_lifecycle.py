@@ -20,15 +20,17 @@ from typing import Any
 import pytest
 from invoke import Config, Context, Result
 
-from multistack import compose, hostports, lifecycle
-from multistack.engines import Engines
+from multistack.plan import compose
+from multistack.io import hostports
+from multistack.act import lifecycle
+from multistack.io.tools import Engines
 from multistack.errors import CommandFailed, ConflictError, EngineError, StackError
-from multistack.instance import plan_instance
-from multistack.locks import instance_lock
-from multistack.parallel import PrefixWriter, fan_out
-from multistack.stack import load_stack
+from multistack.plan.instance import plan_instance
+from multistack.io.locks import instance_lock
+from multistack.act.parallel import PrefixWriter, fan_out
+from multistack.model.stack import load_stack
 from tests.recording import RecordingContext
-from multistack.status import collect, health_of, parse_containers, parse_jlist
+from multistack.io.status import collect, health_of, parse_containers, parse_jlist
 
 E2E_STACK = Path(__file__).resolve().parents[1] / "e2e" / "stack"
 PM2 = "/usr/bin/pm2"
@@ -88,7 +90,7 @@ def stack_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(root)
     for key in ("MULTISTACK_FILE", "MULTISTACK_INSTANCE"):
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setattr("multistack.engines.shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("multistack.io.tools.shutil.which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(hostports, "is_free", lambda port, host="127.0.0.1": True)
     monkeypatch.setattr(hostports, "accepts", lambda port, host="127.0.0.1", timeout=0.5: True)
     return root
@@ -101,7 +103,7 @@ def stack(stack_dir: Path):
 
 def dev(c: Context, stack, words: str, **options: Any) -> None:
     """``inv dev WORDS`` through the same parser as the CLI."""
-    from multistack.actions import parse_words
+    from multistack.cli.words import parse_words
 
     split = words.split()
     all_flag = "--all" in split

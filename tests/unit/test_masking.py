@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from multistack.masking import MASK, is_secret_key, mask_line, mask_mapping, mask_urls, mask_value, userinfo_spans
+from multistack.plan.masking import MASK, is_secret_key, mask_line, mask_mapping, mask_urls, mask_value, userinfo_spans
 
 
 @pytest.mark.parametrize("key", [
@@ -119,7 +119,7 @@ def test_mask_mapping_does_not_change_its_input() -> None:
 
 def test_import_is_stdlib_only() -> None:
     """masking is imported by every printing command: it must not drag in dotenv or yaml."""
-    code = ("import sys, multistack.masking; "
+    code = ("import sys, multistack.plan.masking; "
             "bad = [m for m in ('dotenv', 'yaml', 'jinja2', 'invoke') if m in sys.modules]; "
             "sys.exit(str(bad) if bad else 0)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

@@ -23,13 +23,13 @@ import yaml
 from invoke import Context, Result
 from invoke.exceptions import UnexpectedExit
 
-from multistack import mesh as core
-from multistack.cli import build_program
-from multistack.engines import Engines
+from multistack.act import mesh as core
+from multistack.cli.program import build_program
+from multistack.io.tools import Engines
 from multistack.errors import CommandFailed, StackError
-from multistack.mesh import ActiveEnv, choose_environment, load_mesh, parse_mesh
-from multistack.stack import load_stack, parse_stack
-from multistack.tasks import mesh as tasks
+from multistack.act.mesh import ActiveEnv, choose_environment, load_mesh, parse_mesh
+from multistack.model.stack import load_stack, parse_stack
+from multistack.cli import mesh as tasks
 from tests.conftest import compose_binary
 
 ROOT = Path(__file__).resolve().parents[2]

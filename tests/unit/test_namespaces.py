@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from multistack.errors import StackError
-from multistack.instance import plan_instance
-from multistack.namespaces import (
+from multistack.plan.instance import plan_instance
+from multistack.model.namespaces import (
     check_namespace,
     check_stack,
     check_unique,
@@ -19,8 +19,8 @@ from multistack.namespaces import (
     kafka_topics,
     namespace_problem,
 )
-from multistack.render import instance_env_vars
-from multistack.stack import load_stack
+from multistack.plan.render import instance_env_vars
+from multistack.model.stack import load_stack
 
 SHOP = """\
 project: shop
@@ -249,7 +249,7 @@ def test_names_reach_templates_and_env_files(make_stack):
 
 
 def test_info_prints_the_names_table(shop, capsys):
-    from multistack.cli import build_program
+    from multistack.cli.program import build_program
 
     build_program().run(["multistack", "dev", "2", "info"], exit=False)
     out = capsys.readouterr().out
@@ -269,7 +269,7 @@ def test_info_prints_the_names_table(shop, capsys):
 
 
 def test_an_unsafe_namespace_stops_start_before_anything_runs(make_stack, capsys):
-    from multistack.cli import build_program
+    from multistack.cli.program import build_program
 
     make_stack(SHOP + "namespaces:\n  instances: {1: shop_one}\n")
     with pytest.raises(SystemExit) as info:

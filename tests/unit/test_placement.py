@@ -12,12 +12,14 @@ from typing import Any, Callable
 import pytest
 from invoke import Config, Result
 
-from multistack import compose, hostports, lifecycle
-from multistack.actions import parse_words
+from multistack.plan import compose
+from multistack.io import hostports
+from multistack.act import lifecycle
+from multistack.cli.words import parse_words
 from multistack.errors import CommandFailed, EngineError, StackError
-from multistack.instance import plan_instance
-from multistack.placement import Engine, by_engine, compose_argv, engine_for, stack_engines
-from multistack.stack import load_stack
+from multistack.plan.instance import plan_instance
+from multistack.model.engines import Engine, by_engine, compose_argv, engine_for, stack_engines
+from multistack.model.stack import load_stack
 from tests.recording import RecordingContext
 
 COMPOSE = """\
@@ -63,7 +65,7 @@ def context(answers: dict[str, Result] | None = None, dry: bool = False) -> Reco
 
 @pytest.fixture
 def placed(make_stack: Callable[..., Path], monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("multistack.engines.shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("multistack.io.tools.shutil.which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(hostports, "is_free", lambda port, host="127.0.0.1": True)
     return load_stack(make_stack(STACK + ENGINES, {"compose.yml": COMPOSE}))
 
@@ -156,7 +158,7 @@ def test_pm2_ports_stay_unique_on_this_machine_whatever_the_engine(make_stack):
 
 
 def test_remote_instance_publishes_on_its_engine_and_env_points_at_its_host(placed):
-    from multistack.render import render_instance
+    from multistack.plan.render import render_instance
 
     six = render_instance(plan_instance(placed, 6))
     assert '"0.0.0.0:8600:8080"' in six["docker-compose.override.yml"].text
@@ -168,7 +170,7 @@ def test_remote_instance_publishes_on_its_engine_and_env_points_at_its_host(plac
 
 
 def test_without_engines_the_env_is_unchanged(make_stack):
-    from multistack.render import render_instance
+    from multistack.plan.render import render_instance
 
     env = render_instance(plan_instance(load(make_stack, ""), 1))["instance.env"].text
     assert "MULTISTACK_HOST" not in env and "MULTISTACK_ENGINE" not in env and "WEB_URL=http://localhost:8100" in env
@@ -217,7 +219,7 @@ def test_status_all_one_query_per_engine_names_each_engine(placed, capsys):
 
 
 def test_status_without_engines_has_no_engine_field(make_stack, monkeypatch, capsys):
-    monkeypatch.setattr("multistack.engines.shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("multistack.io.tools.shutil.which", lambda name: f"/usr/bin/{name}")
     stack = load(make_stack, "")
     dev(context(), stack, "status --all", json=True)
     (one,) = json.loads(capsys.readouterr().out)

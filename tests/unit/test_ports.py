@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multistack.instance import plan_instance
-from multistack.ports import instance_ports, port_of
-from multistack.stack import load_stack
+from multistack.plan.instance import plan_instance
+from multistack.plan.ports import instance_ports, port_of
+from multistack.model.stack import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from multistack.envfiles import PortRule, read_env_values, rewrite_env
+from multistack.plan.envfiles import PortRule, read_env_values, rewrite_env
 from multistack.errors import StackError
-from multistack.instance import plan_instance
-from multistack.ports import MAX_PORT, check_port_plan, port_of
-from multistack.stack import Service, Stack, load_stack
+from multistack.plan.instance import plan_instance
+from multistack.plan.ports import MAX_PORT, check_port_plan, port_of
+from multistack.model.stack import Service, Stack, load_stack
 from tests.conftest import compose_binary
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -172,7 +172,7 @@ def compose_stacks(draw: st.DrawFn) -> tuple[str, str, int]:
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 @given(compose_stacks())
 def test_every_override_is_accepted_by_compose_and_publishes_only_its_ports(example: tuple[str, str, int]) -> None:
-    from multistack.render import render_override
+    from multistack.plan.render import render_override
 
     stack_text, compose_text, n = example
     with tempfile.TemporaryDirectory() as folder:
@@ -242,7 +242,7 @@ def _stack(project: str, last: int) -> Stack:
 @FAST
 @given(st.from_regex(PROJECT_RE, fullmatch=True).filter(lambda p: len(p) <= 70), st.integers(0, 30))
 def test_accepted_namespaces_match_the_charset(project: str, last: int) -> None:
-    namespaces = pytest.importorskip("multistack.namespaces")
+    namespaces = pytest.importorskip("multistack.model.namespaces")
     stack = _stack(project, last)
     try:
         accepted = namespaces.check_stack(stack)
@@ -265,5 +265,5 @@ def test_accepted_namespaces_match_the_charset(project: str, last: int) -> None:
 @FAST
 @given(st.from_regex(r"[a-z][a-z0-9]{0,15}(-[a-z0-9]{1,8}){0,2}", fullmatch=True), st.integers(0, 50))
 def test_plain_project_names_are_never_refused(project: str, last: int) -> None:
-    namespaces = pytest.importorskip("multistack.namespaces")
+    namespaces = pytest.importorskip("multistack.model.namespaces")
     assert len(namespaces.check_stack(_stack(project, last))) == last + 1

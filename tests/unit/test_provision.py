@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from invoke import Config, Context, MockContext, Result
 
-from multistack import lifecycle
-from multistack.engines import Engines
+from multistack.act import lifecycle
+from multistack.io.tools import Engines
 from multistack.errors import CommandFailed, StackError
-from multistack.instance import plan_instance
-from multistack.provision import (
+from multistack.plan.instance import plan_instance
+from multistack.act.shared import (
     MODE_FILE,
     infra_down,
     infra_up,
@@ -23,7 +23,7 @@ from multistack.provision import (
     step_argv,
     teardown,
 )
-from multistack.stack import load_stack
+from multistack.model.stack import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -288,7 +288,7 @@ def engines(monkeypatch):
         checked.append(dict(ports))
         return []
 
-    monkeypatch.setattr("multistack.hostports.taken_ports", taken)
+    monkeypatch.setattr("multistack.io.hostports.taken_ports", taken)
     monkeypatch.setattr(lifecycle, "wait_for_apps", lambda *args, **kwargs: None, raising=False)
     return checked
 
@@ -344,7 +344,7 @@ def test_shared_clean_asks_first(shared, engines, monkeypatch):
 
 
 def test_cli_flags(shared, capsys):
-    from multistack.cli import build_program
+    from multistack.cli.program import build_program
 
     with pytest.raises(SystemExit) as info:
         build_program().run(["multistack", "dev", "1", "info", "--shared", "--isolated"])
@@ -354,7 +354,7 @@ def test_cli_flags(shared, capsys):
 
 
 def test_dry_infra_tasks(shared, capsys):
-    from multistack.cli import build_program
+    from multistack.cli.program import build_program
 
     build_program().run(["multistack", "--dry", "dev.infra-up", "dev.infra-down"], exit=False)
     out = capsys.readouterr().out

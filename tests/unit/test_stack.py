@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from multistack.errors import StackError
-from multistack.stack import load_stack, parse_stack
+from multistack.model.stack import load_stack, parse_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,7 +109,7 @@ def test_schema_accepts_example_and_rejects_typos():
 
 def test_schema_knows_every_top_level_key_the_loader_accepts():
     schema = json.loads((ROOT / "multistack/schema/stack.schema.json").read_text())
-    from multistack import stack as module
+    from multistack.model import stack as module
 
     accepted = {"project", "instances", "stride", "host_ip", "compose", "pm2", "env_files", "services", "apps",
                 "env", "namespace", "database", "instances_dir", *module.EXTRA_SECTIONS}
@@ -123,8 +123,8 @@ def test_project_names_that_would_not_make_a_namespace(name):
 
 
 def test_failed_command_on_a_fresh_tree_leaves_no_lock(minimal_stack):
-    from multistack.locks import instance_lock
-    from multistack.stack import load_stack
+    from multistack.io.locks import instance_lock
+    from multistack.model.stack import load_stack
 
     stack = load_stack(minimal_stack)
     with pytest.raises(RuntimeError):

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from multistack.errors import StackError
-from multistack.instance import plan_instance
-from multistack.render import render_instance
-from multistack.stack import check_files, parse_stack
+from multistack.plan.instance import plan_instance
+from multistack.plan.render import render_instance
+from multistack.model.stack import check_files, parse_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 WRONG = (None, 7, {"a": 1})  # null, a wrong scalar, a wrong container
@@ -27,9 +27,9 @@ def key_paths(node: Any, prefix: tuple = ()) -> Iterator[tuple]:
 
 def load_everything(doc: dict, path: Path) -> None:
     """What commands do with a stack: validate, check names, read the sections, render instance 1."""
-    from multistack import systems
-    from multistack.mesh import load_mesh
-    from multistack.namespaces import check_stack
+    from multistack.act import systems
+    from multistack.act.mesh import load_mesh
+    from multistack.model.namespaces import check_stack
 
     stack = parse_stack(doc, path)
     check_files(stack)

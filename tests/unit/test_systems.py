@@ -19,12 +19,12 @@ import yaml
 from invoke import Config, Context, Result
 from invoke.exceptions import Exit, UnexpectedExit
 
-from multistack import systems as core
-from multistack.engines import Engines
+from multistack.act import systems as core
+from multistack.io.tools import Engines
 from multistack.errors import StackError
-from multistack.stack import load_stack
-from multistack.tasks import system as tasks
-from multistack.topology import dot, expand_links, mermaid, neighbours
+from multistack.model.stack import load_stack
+from multistack.cli import system as tasks
+from multistack.plan.topology import dot, expand_links, mermaid, neighbours
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_STACK = ROOT / "tests" / "e2e" / "systems" / "stack.yaml"
@@ -469,7 +469,7 @@ def compose_config(binary: str, argv: list[str]) -> dict:
 
 
 def write_plan(plan: core.SystemPlan) -> None:
-    from multistack.writer import atomic_write
+    from multistack.io.writer import atomic_write
 
     for name, f in core.render_system(plan).items():
         atomic_write(plan.dir / name, f.text, f.mode)
@@ -588,7 +588,7 @@ def no_engines(monkeypatch):
         checked.append(dict(ports))
         return []
 
-    monkeypatch.setattr("multistack.hostports.taken_ports", taken)
+    monkeypatch.setattr("multistack.io.hostports.taken_ports", taken)
     return checked
 
 
@@ -643,10 +643,10 @@ def test_up_again_keeps_the_network_and_recreates_members_whose_mounted_files_ch
 
 
 def test_up_refuses_taken_ports_before_starting_anything(suite, monkeypatch):
-    from multistack.hostports import TakenPort
+    from multistack.io.hostports import TakenPort
 
     monkeypatch.setattr(tasks, "_engines", lambda c, stack: Engines())
-    monkeypatch.setattr("multistack.hostports.taken_ports",
+    monkeypatch.setattr("multistack.io.hostports.taken_ports",
                         lambda ports, host="127.0.0.1": [TakenPort(p, s, "nginx (pid 7)") for s, p in ports.items()])
     c = Recorder([NETWORK_MISSING])
     with pytest.raises(Exit) as info:
@@ -783,7 +783,7 @@ def test_graph_prints_mermaid_and_draws_with_graphviz(suite, monkeypatch, capsys
 
 
 def test_the_collection_and_its_help():
-    from multistack.tasks import namespace
+    from multistack.cli import namespace
 
     ns = namespace()
     assert {"system.up", "system.down", "system.ps", "system.list", "system.graph"} <= set(ns.task_names)
@@ -805,7 +805,7 @@ def test_the_system_name_on_the_command_line(suite, make_stack, capsys):
 
 
 def test_help_shows_every_option(suite, capsys):
-    from multistack.cli import build_program
+    from multistack.cli.program import build_program
 
     build_program().run(["multistack", "--help", "system.up"], exit=False)
     out = capsys.readouterr().out

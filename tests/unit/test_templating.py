@@ -6,7 +6,7 @@ import jinja2
 import pytest
 
 from multistack.errors import StackError
-from multistack.templating import _render_simple, render_string
+from multistack.plan.templating import _render_simple, render_string
 
 VARS = {"n": 3, "ports": {"backend": 3511, "temporal-ui": 8381}, "namespace": "demo-dev-3", "port": 80}
 

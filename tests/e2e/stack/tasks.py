@@ -1,4 +1,4 @@
 """`inv dev N ACTION` for the e2e test stack."""
-from multistack.tasks import namespace
+from multistack.cli import namespace
 
 ns = namespace()

@@ -1,4 +1,4 @@
 """`inv system.*` for the systems e2e test stack."""
-from multistack.tasks import namespace
+from multistack.cli import namespace
 
 ns = namespace()

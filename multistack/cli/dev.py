@@ -1,0 +1,133 @@
+"""Instances: `inv dev [N] [ACTION] [--all]`, e.g. `inv dev 1 start`, `inv dev stop --all`.
+
+ACTION is one of start (the default), stop, restart, status, logs, clean,
+info, ports, init, project-name. N defaults to the workspace default
+(`inv dev.use N`, or $MULTISTACK_INSTANCE), else the first instance.
+stop, status, logs and clean take `--all` (or the word `all`).
+"""
+from __future__ import annotations
+
+from invoke import Collection, Context
+
+from multistack.cli.program import task, user_errors
+
+HELP = {
+    "arg": "instance number and/or action, given positionally: `inv dev 1 start`",
+    "all": "act on every instance that exists (stop, status, logs, clean)",
+    "json": "print JSON (info, ports, status)",
+    "force": "overwrite generated files edited by hand, keeping them as .bak (init, start)",
+    "yes": "clean without asking",
+    "follow": "keep streaming logs",
+    "tail": "number of log lines to show per service (logs)",
+    "shared": "shared mode: infra runs once (inv dev.infra-up), this instance gets only its apps and its "
+              "provisioned namespace; remembered by the instance until clean",
+    "isolated": "isolated mode: one infra per instance (the default); remembered by the instance until clean",
+}
+
+
+@task(name="run", default=True, iterable=["arg"], help=HELP)
+@user_errors
+def run_(c: Context, arg: list[str] | None = None, all: bool = False, json: bool = False, force: bool = False,
+         yes: bool = False, follow: bool = False, tail: int | None = None, shared: bool = False,
+         isolated: bool = False) -> None:
+    """Act on an instance: `inv dev [N] [ACTION] [--all]` (ACTION: start stop restart status logs clean info ports init project-name)."""
+    from multistack.act import lifecycle
+    from multistack.cli.words import parse_words
+    from multistack.model.stack import load_stack
+
+    stack = load_stack()
+    command = parse_words(arg or [], all, stack)
+    if shared and isolated:
+        from multistack.errors import StackError
+
+        raise StackError("both --shared and --isolated given", "give one of them")
+    mode = "shared" if shared else "isolated" if isolated else None
+    lifecycle.dispatch(c, stack, command, json=json, force=force, yes=yes, follow=follow,
+                       tail=_line_count(tail), mode=mode)
+
+
+run_.optional_positionals = True  # type: ignore[attr-defined]
+
+
+@task(iterable=["arg"], help={"arg": "the instance number to use by default: `inv dev.use 1`",
+                               "clear": "forget the default"})
+@user_errors
+def use(c: Context, arg: list[str] | None = None, clear: bool = False) -> None:
+    """Set this workspace's default instance for `inv dev` ($MULTISTACK_INSTANCE overrides it); no N prints it."""
+    from multistack.cli.words import default_file, default_instance
+    from multistack.errors import StackError
+    from multistack.plan.instance import parse_instance_number
+    from multistack.model.stack import load_stack
+    from multistack.io.writer import atomic_write
+
+    stack = load_stack()
+    path = default_file(stack)
+    words = arg or []
+    if len(words) > 1:
+        raise StackError(f"too many arguments: {' '.join(words)}", "use `inv dev.use N`")
+    if clear:
+        path.unlink(missing_ok=True)
+        print(f"default instance cleared (now {default_instance(stack)})")
+    elif not words:
+        print(default_instance(stack))
+    else:
+        number = parse_instance_number(words[0], stack)
+        atomic_write(path, f"{number}\n")
+        print(f"default instance: {number}")
+
+
+use.optional_positionals = True  # type: ignore[attr-defined]
+
+
+@task(name="infra-up")
+@user_errors
+def infra_up(c: Context) -> None:
+    """Start the shared infra of shared mode: the compose files as the project `<project>-shared`."""
+    from multistack.io.tools import detect
+    from multistack.act.shared import infra_up as infra_up_argv
+    from multistack.io.shell import run
+    from multistack.model.stack import load_stack
+
+    stack = load_stack()
+    if not stack.compose_files:
+        print("no compose files in stack.yaml: no shared infra to start")
+        return
+    engines = detect(c, stack.root)
+    run(c, infra_up_argv(stack, engines.compose))
+
+
+@task(name="infra-down", help={"volumes": "also remove the shared infra's volumes (every instance's data)",
+                               "yes": "remove volumes without asking"})
+@user_errors
+def infra_down(c: Context, volumes: bool = False, yes: bool = False) -> None:
+    """Stop the shared infra (`inv dev N stop` never does: other instances use it)."""
+    from multistack.io.tools import detect
+    from multistack.act.lifecycle import confirm
+    from multistack.act.shared import infra_down as infra_down_argv, shared_project
+    from multistack.io.shell import is_dry, run
+    from multistack.model.stack import load_stack
+
+    stack = load_stack()
+    if not stack.compose_files:
+        print("no compose files in stack.yaml: no shared infra to stop")
+        return
+    if volumes:
+        confirm(f"Remove the volumes of {shared_project(stack)}: the data of every shared-mode instance?",
+                yes or is_dry(c), what="infra-down --volumes")
+    engines = detect(c, stack.root)
+    run(c, infra_down_argv(stack, engines.compose, volumes=volumes))
+
+
+def _line_count(tail: str | int | None) -> int | None:
+    """invoke types ``--tail`` by its default (None: a string); a bad value is a user error, not compose's."""
+    if tail is None:
+        return None
+    from multistack.errors import StackError
+
+    text = str(tail).strip()
+    if not text.isdigit():
+        raise StackError(f"--tail {tail!r} is not a number of lines", "give a whole number, e.g. --tail 50")
+    return int(text)
+
+
+ns = Collection("dev", run_, use, infra_up, infra_down)

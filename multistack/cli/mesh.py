@@ -1,0 +1,393 @@
+"""The shared infrastructure stack: `inv mesh.up [--profile P] [--env E]`, `inv mesh.down`, ...
+
+One compose project (`<project>-mesh`) beside the instances, declared under
+`mesh:` in stack.yaml. Profiles (db, mesh, apps, telemetry; `all` for every
+one) pick its services; the environment (local, staging, production) comes
+from the active env file's ENVIRONMENT (env/.env, made by `inv mesh.env E`).
+"""
+from __future__ import annotations
+
+import json as json_lib
+import sys
+from typing import TYPE_CHECKING, Callable
+
+from invoke import Collection, Context
+
+from multistack.cli.program import task, user_errors
+
+if TYPE_CHECKING:
+    from multistack.io.tools import Engines
+    from multistack.act.mesh import ActiveEnv, Environment, Mesh
+    from multistack.model.stack import Stack
+
+HELP = {
+    "profile": "profile(s) to act on: db, mesh, apps, telemetry or all; several as db,mesh "
+               "(up default: stack.yaml's mesh.default_profile; down default: all)",
+    "env": "environment: local, staging or production (default: ENVIRONMENT in env/.env); "
+           "up creates env/.env from its template when there is none",
+    "volumes": "also remove the named volumes (database, object storage, telemetry data): asks first",
+    "yes": "do not ask before removing volumes",
+    "follow": "keep streaming logs",
+    "tail": "number of lines to show per service",
+    "json": "print JSON",
+    "force": "replace an existing env/.env (the old one is kept as env/.env.bak)",
+}
+
+
+def _load() -> tuple[Stack, Mesh]:
+    from multistack.act.mesh import load_mesh
+    from multistack.model.stack import load_stack
+
+    stack = load_stack()
+    return stack, load_mesh(stack)
+
+
+def _ask(mesh: Mesh) -> Callable[[], str] | None:
+    """A prompt when a person is at a terminal; None (refuse, asking for --env) otherwise."""
+    if not sys.stdin.isatty():
+        return None
+    from multistack.errors import StackError
+    from multistack.act.mesh import environment_menu
+
+    def ask() -> str:
+        try:
+            return input(environment_menu(mesh))
+        except EOFError:
+            raise StackError("no environment chosen", "pass --env") from None
+
+    return ask
+
+
+def _engines(c: Context) -> Engines:
+    """Compose v2 and a reachable engine, checked before acting; unprobed under --dry."""
+    from multistack.io.tools import Engines, check_docker, find_compose
+    from multistack.io.shell import is_dry
+
+    if is_dry(c):
+        return Engines()
+    compose, version = find_compose(c)
+    check_docker(c)
+    return Engines(compose=compose, compose_version=version)
+
+
+def _env_for_write(c: Context, mesh: Mesh, requested: str | None) -> tuple[Environment, ActiveEnv | None]:
+    """The environment for up: --env, else env/.env, else ask; creates env/.env when needed.
+
+    Also returns env/.env as read (after creating it; None under --dry when it was not created).
+    """
+    from multistack.act.mesh import choose_environment, read_active
+
+    active = read_active(mesh)
+    choice = choose_environment(mesh, requested, active, _ask(mesh))
+    if choice.create:
+        _write_env_file(c, mesh, choice.environment, force=False)
+        active = read_active(mesh)
+    return choice.environment, active
+
+
+def _env_for_read(mesh: Mesh, requested: str | None) -> tuple[Environment, ActiveEnv | None]:
+    """The environment for hosts/urls: --env (any, not only the active one), else env/.env, else ask."""
+    from multistack.act.mesh import active_environment, choose_environment, read_active
+
+    active = read_active(mesh)
+    if requested is not None:
+        return mesh.environment(requested), active
+    if active is not None:
+        return active_environment(mesh, active), active
+    return choose_environment(mesh, None, None, _ask(mesh)).environment, None
+
+
+def _active_env(mesh: Mesh) -> Environment:
+    """The environment of env/.env, which logs and init-data need (they never create it)."""
+    from multistack.errors import StackError
+    from multistack.act.mesh import active_environment, read_active
+
+    active = read_active(mesh)
+    if active is None:
+        raise StackError(f"no active env file {mesh.env_file}",
+                         f"start the mesh with `inv mesh.up --env {'|'.join(mesh.environment_names)}`, "
+                         "or create it with `inv mesh.env ENV`")
+    return active_environment(mesh, active)
+
+
+def _values(mesh: Mesh, env: Environment, active: ActiveEnv | None) -> dict[str, str | None]:
+    """Template variables' `env`: the active file for its own environment, else the template."""
+    from multistack.act.mesh import read_env_file
+
+    if active is not None and active.environment == env.name:
+        return dict(active.values)
+    return read_env_file(mesh.root / env.template)
+
+
+def _write_env_file(c: Context, mesh: Mesh, env: Environment, force: bool) -> None:
+    """Copy the environment's template to the active env file (0600: it holds passwords)."""
+    from multistack.errors import ConflictError, StackError
+    from multistack.act.mesh import check_template, env_values, read_active, read_env_text
+    from multistack.io.shell import is_dry
+    from multistack.io.writer import atomic_write
+
+    source = mesh.root / env.template
+    text = read_env_text(source)
+    check_template(mesh, env, env_values(text, source))
+    target = mesh.env_path
+    exists = target.is_file()
+    if exists:
+        old = target.read_bytes()  # bytes: an unreadable file is replaced with --force, not a traceback
+        if old == text.encode("utf-8"):
+            print(f"identical  {mesh.env_file} ({env.template})")
+            return
+        if not force:
+            try:
+                active = read_active(mesh)
+                named = active.environment if active else None
+            except StackError:  # unreadable: still not ours to overwrite, --force replaces it
+                named = None
+            current = f" (ENVIRONMENT={named})" if named else ""
+            raise ConflictError(f"{mesh.env_file} already exists{current}; not replacing it with {env.template}",
+                                f"rerun with --force to replace it (the old one is kept as {mesh.env_file}.bak)")
+    if is_dry(c):
+        print(f"would {'update' if exists else 'create'}  {mesh.env_file} from {env.template}")
+        return
+    if exists:
+        atomic_write(target.with_name(target.name + ".bak"), old, 0o600)
+        atomic_write(target, text, 0o600)
+        print(f"   update  {mesh.env_file} from {env.template} (the old one kept as {mesh.env_file}.bak)")
+    else:
+        atomic_write(target, text, 0o600)
+        print(f"   create  {mesh.env_file} from {env.template}")
+
+
+def _check_profiles(c: Context, mesh: Mesh, env: Environment, profiles: tuple[str, ...], engines: Engines) -> None:
+    """Compose must select exactly stack.yaml's services for these profiles (and read the files at all)."""
+    from multistack.act import mesh as core
+    from multistack.errors import StackError
+    from multistack.io.shell import probe
+
+    result = probe(c, core.config_services(mesh, env, profiles, engines.compose))
+    if not result.ok:
+        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise StackError(f"docker compose cannot read the mesh files: {reason}",
+                         f"fix the compose files or {mesh.env_file}")
+    mismatch = core.profile_mismatch(mesh, profiles, result.stdout.splitlines())
+    if mismatch:
+        raise StackError(mismatch, "make mesh.profiles in stack.yaml and the services' `profiles:` agree")
+
+
+def _warn_shell_overrides(mesh: Mesh, active: ActiveEnv | None) -> None:
+    import os
+
+    from multistack.act.mesh import shell_overrides
+
+    if active is None:
+        return
+    for key in shell_overrides(active.values, os.environ):
+        print(f"warning: your shell exports {key}, which overrides {mesh.env_file} for docker compose",
+              file=sys.stderr)
+
+
+# --------------------------------------------------------------------------
+# Tasks
+
+
+@task(help={"profile": HELP["profile"], "env": HELP["env"]})
+@user_errors
+def up(c: Context, profile: str | None = None, env: str | None = None) -> None:
+    """Start the mesh, or one profile of it, and wait until healthy: `inv mesh.up --profile db --env local`."""
+    from invoke.exceptions import UnexpectedExit
+
+    from multistack.act import mesh as core
+    from multistack.errors import CommandFailed
+    from multistack.io.shell import is_dry, run
+
+    _stack, mesh = _load()
+    profiles = core.parse_profiles(mesh, profile)
+    environment, active = _env_for_write(c, mesh, env)
+    engines = _engines(c)
+    if not is_dry(c):
+        _check_profiles(c, mesh, environment, profiles, engines)
+        _warn_shell_overrides(mesh, active)
+    try:
+        run(c, core.up(mesh, environment, profiles, engines.compose))
+    except UnexpectedExit as exc:
+        raise CommandFailed(f"mesh ({environment.name}): `docker compose up --wait` failed "
+                            f"(exit {exc.result.exited}); its output above names the service that did not "
+                            "become healthy",
+                            "inspect with `inv mesh.ps` and `inv mesh.logs SERVICE`") from None
+    if not is_dry(c):
+        services = core.profile_services(mesh, profiles)
+        print(f"mesh {mesh.project} ({environment.name}): up: {', '.join(services)}")
+
+
+@task(help={"profile": HELP["profile"], "volumes": HELP["volumes"], "yes": HELP["yes"]})
+@user_errors
+def down(c: Context, profile: str | None = None, volumes: bool = False, yes: bool = False) -> None:
+    """Stop and remove the mesh's containers (all profiles unless --profile); --volumes deletes its data too."""
+    from multistack.act import mesh as core
+    from multistack.io.shell import is_dry, run
+
+    _stack, mesh = _load()
+    profiles = core.parse_profiles(mesh, profile) if profile else None
+    active = core.read_active(mesh)
+    environment = core.active_environment(mesh, active) if active else None
+    core.down(mesh, environment, profiles, volumes=volumes)  # refuses a bad combination before asking
+    if volumes:
+        from multistack.act.lifecycle import confirm
+
+        confirm(f"Delete the mesh's volumes ({mesh.project}: "
+                f"{'profile ' + ','.join(profiles) if profiles else 'every profile'})? "
+                "Every instance using its databases loses their data.", yes or is_dry(c),
+                what="removing the mesh's volumes")
+    engines = _engines(c)
+    run(c, core.down(mesh, environment, profiles, engines.compose, volumes=volumes))
+    if not is_dry(c):
+        what = f"profile {','.join(profiles)}" if profiles and profiles != (core.ALL,) else "every profile"
+        print(f"mesh {mesh.project}: down ({what}{', volumes removed' if volumes else ''})")
+
+
+@task(iterable=["arg"],
+      help={"arg": "service name(s), given positionally: `inv mesh.logs postgres`",
+            "follow": HELP["follow"], "tail": HELP["tail"]})
+@user_errors
+def logs(c: Context, arg: list[str] | None = None, follow: bool = False, tail: str | None = None) -> None:
+    """Show the mesh's logs, or some services': `inv mesh.logs [SERVICE...] [--follow] [--tail N]`."""
+    from multistack.act import mesh as core
+    from multistack.errors import StackError
+    from multistack.io.shell import run
+
+    _stack, mesh = _load()
+    services = list(arg or [])
+    for name in services:
+        if name not in mesh.services:
+            raise StackError(f"no mesh service {name!r}; known: {', '.join(mesh.services)}",
+                             "use a service listed under mesh.profiles")
+    if tail is not None and not str(tail).isdigit():
+        raise StackError(f"--tail {tail}: not a number of lines", "e.g. --tail 100")
+    environment = _active_env(mesh)
+    engines = _engines(c)
+    run(c, core.logs(mesh, environment, services, engines.compose, follow=follow,
+                     tail=int(tail) if tail is not None else None))
+
+
+logs.optional_positionals = True  # type: ignore[attr-defined]
+
+
+@task(
+      help={"json": "print JSON: {project, environment, services: [{service, profile, state, health...}]}"})
+@user_errors
+def ps(c: Context, json: bool = False) -> None:
+    """List the mesh's services with their profile, state and health (declared but absent ones too)."""
+    from multistack.act import mesh as core
+    from multistack.errors import EngineError
+    from multistack.io.shell import is_dry, probe
+
+    _stack, mesh = _load()
+    active = core.read_active(mesh)
+    environment = active.environment if active else None
+    result = probe(c, core.ps(mesh))  # docker alone: no compose probe needed
+    if is_dry(c):
+        return
+    if not result.ok:
+        reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise EngineError(f"Docker engine not reachable: {reason}", "start dockerd or set DOCKER_HOST")
+    rows = core.ps_rows(mesh, result.stdout)
+    if json:
+        print(json_lib.dumps({"project": mesh.project, "environment": environment,
+                              "services": [r.to_json() for r in rows]}, indent=2))
+        return
+    from multistack.io.tables import table
+
+    running = sum(1 for r in rows if r.state == "running")
+    title = f"mesh {mesh.project} ({environment or f'no {mesh.env_file}'}): {running}/{len(rows)} running"
+    print(table(["service", "profile", "container", "state", "health", "ports"],
+                [[r.service, r.profile, r.container or "-", r.state, r.health or "-", r.ports or "-"] for r in rows],
+                title=title))
+
+
+@task
+@user_errors
+def init_data(c: Context) -> None:
+    """Run stack.yaml's mesh.init_data steps (idempotent SQL and the like) in the running services."""
+    from invoke.exceptions import UnexpectedExit
+
+    from multistack.act import mesh as core
+    from multistack.errors import CommandFailed
+    from multistack.io.shell import is_dry, run
+
+    _stack, mesh = _load()
+    if not mesh.init_data:
+        print("no mesh.init_data steps in stack.yaml")
+        return
+    environment = _active_env(mesh)
+    engines = _engines(c)
+    total = len(mesh.init_data)
+    for i, step in enumerate(mesh.init_data, 1):
+        print(f"init-data {i}/{total}: {step.name or ' '.join(step.command)} ({step.service})")
+        try:
+            run(c, core.exec_step(mesh, environment, step, engines.compose))
+        except UnexpectedExit as exc:
+            profile = mesh.profile_of(step.service).split(",")[0]
+            raise CommandFailed(f"{step.describe(i)} failed (exit {exc.result.exited})",
+                                f"is {step.service} up? check `inv mesh.ps`; start it with "
+                                f"`inv mesh.up --profile {profile}`") from None
+    if not is_dry(c):
+        print(f"init-data: {total} step(s) done")
+
+
+@task(name="env", iterable=["arg"],
+      help={"arg": "the environment, given positionally: `inv mesh.env local`", "force": HELP["force"]})
+@user_errors
+def env_(c: Context, arg: list[str] | None = None, force: bool = False) -> None:
+    """Create env/.env from an environment's template (`inv mesh.env local`); no name prints the active one."""
+    from multistack.errors import StackError
+    from multistack.act.mesh import active_environment, choose_environment, read_active
+
+    _stack, mesh = _load()
+    words = list(arg or [])
+    if len(words) > 1:
+        raise StackError(f"too many arguments: {' '.join(words)}", "use `inv mesh.env ENV`")
+    if words:
+        _write_env_file(c, mesh, mesh.environment(words[0]), force)
+        return
+    active = read_active(mesh)
+    if active is not None:
+        print(f"{mesh.env_file}: {active_environment(mesh, active).name}")
+        return
+    choice = choose_environment(mesh, None, None, _ask(mesh))
+    _write_env_file(c, mesh, choice.environment, force)
+
+
+env_.optional_positionals = True  # type: ignore[attr-defined]
+
+
+@task(help={"env": "environment (default: ENVIRONMENT in env/.env)"})
+@user_errors
+def hosts(c: Context, env: str | None = None) -> None:
+    """Print the hosts-file lines for the environment's hostnames: `inv mesh.hosts | sudo tee -a /etc/hosts`."""
+    from multistack.act.mesh import hosts_lines
+
+    _stack, mesh = _load()
+    environment, active = _env_for_read(mesh, env)
+    print("\n".join(hosts_lines(mesh, environment, _values(mesh, environment, active))))
+
+
+@task(help={"env": "environment (default: ENVIRONMENT in env/.env)", "json": "print JSON {name: url}"})
+@user_errors
+def urls(c: Context, env: str | None = None, json: bool = False) -> None:
+    """Print the URL of every mesh hostname in the environment (stack.yaml's mesh.hostnames and mesh.url)."""
+    from multistack.act.mesh import hostnames, urls as build_urls
+
+    _stack, mesh = _load()
+    environment, active = _env_for_read(mesh, env)
+    values = _values(mesh, environment, active)
+    found = build_urls(mesh, environment, values)
+    if json:
+        print(json_lib.dumps(found, indent=2))
+        return
+    from multistack.io.tables import table
+
+    hosts = hostnames(mesh, environment, values)
+    print(table(["name", "hostname", "url"], [[name, hosts[name], url] for name, url in found.items()],
+                title=f"mesh {mesh.project} ({environment.name})"))
+
+
+ns = Collection("mesh", up, down, logs, ps, init_data, env_, hosts, urls)

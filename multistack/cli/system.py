@@ -1,0 +1,459 @@
+"""Systems: instances that reach each other by name, e.g. `inv system.up suite`, `inv system.down sim`.
+
+A system (under `systems:` in stack.yaml) runs each member as its own compose
+project <project>-<system>-<member>. A shared Docker network joins them; on it
+each member's HAProxy gateway answers as the member's name (`http://retriever/`).
+  system.up NAME        write the members' files, create the network, start them
+  system.down NAME      stop them, reset their overlays, remove the network if unused
+  system.ps NAME        the members' containers
+  system.list           the systems of stack.yaml
+  system.graph NAME     members, networks and links as Mermaid text (and SVG/PNG with Graphviz)
+See docs/systems.md.
+"""
+from __future__ import annotations
+
+import json as jsonlib
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
+
+from invoke import Collection, Context
+
+from multistack.cli.program import task, user_errors
+
+if TYPE_CHECKING:
+    from multistack.io.tools import Engines
+    from multistack.plan.render import GeneratedFile
+    from multistack.model.stack import Stack
+    from multistack.act.systems import NetworkState, SystemPlan, SystemRecord
+    from multistack.io.writer import FileAction
+
+NAME_HELP = "the system's name, given positionally: `inv system.up suite` (`inv system.list` shows them)"
+
+
+def _system_name(arg: list[str] | None, stack: Stack, task_name: str) -> str:
+    """The one system named on the command line; none is fine when stack.yaml declares exactly one."""
+    from multistack.errors import StackError
+    from multistack.act.systems import parse_systems
+
+    words = arg or []
+    if len(words) > 1:
+        raise StackError(f"one system at a time, got {' '.join(words)}", f"use `inv system.{task_name} NAME`")
+    if words:
+        return words[0]
+    declared = list(parse_systems(stack))
+    if len(declared) == 1:
+        return declared[0]
+    raise StackError(f"which system? {stack.path.name} declares " + (", ".join(declared) or "none"),
+                     f"name it: `inv system.{task_name} NAME`")
+
+
+# --------------------------------------------------------------------------
+# Tasks: parse arguments, plan with the core, act below.
+
+
+@task(iterable=["arg"],
+      help={"arg": NAME_HELP, "force": "overwrite generated files edited by hand, keeping them as .bak"})
+@user_errors
+def up(c: Context, arg: list[str] | None = None, force: bool = False) -> None:
+    """Start a system: generate each member's files, create the shared network if missing, start every member."""
+    stack, plan = _load(arg, "up")
+    name = plan.system.name
+    engines = _engines(c, stack)
+    with _lock(c, stack, name, "system.up"):
+        system_up(c, plan, engines, force=force)
+
+
+@task(iterable=["arg"],
+      help={"arg": NAME_HELP, "volumes": "also remove the members' volumes (their data)"})
+@user_errors
+def down(c: Context, arg: list[str] | None = None, volumes: bool = False) -> None:
+    """Stop a system: take every member down, reset its overlays to standalone, remove the shared network when unused."""
+    from multistack.errors import StackError
+    from multistack.model.stack import load_stack
+    from multistack.act.systems import get_system, parse_systems, plan_system, read_record, system_dir
+
+    stack = load_stack()
+    name = _system_name(arg, stack, "down")
+    record = read_record(system_dir(stack, name))
+    system = parse_systems(stack).get(name)
+    plan = None
+    if system is None and record is None:
+        get_system(stack, name)  # raises: no such system, nothing recorded either
+    if system is not None:
+        try:
+            plan = plan_system(stack, system)
+        except StackError:
+            if record is None:
+                raise
+    engines = _engines(c, stack)
+    with _lock(c, stack, name, "system.down"):
+        system_down(c, stack, name, plan, record, engines, volumes=volumes)
+
+
+@task(iterable=["arg"], help={"arg": NAME_HELP, "json": "print JSON"})
+@user_errors
+def ps(c: Context, arg: list[str] | None = None, json: bool = False) -> None:
+    """Show each member's containers (one `docker ps` for all of them)."""
+    stack, plan = _load(arg, "ps")
+    rows = _containers(c)
+    data = ps_data(plan, rows)
+    print(jsonlib.dumps(data, indent=2) if json else render_ps(data))
+
+
+@task(name="list", help={"json": "print JSON"})
+@user_errors
+def list_(c: Context, json: bool = False) -> None:
+    """List the systems of stack.yaml: members, topology, network, and how many members run."""
+    from multistack.io.shell import is_dry
+    from multistack.model.stack import load_stack
+    from multistack.act.systems import parse_systems, project_name
+
+    stack = load_stack()
+    systems = parse_systems(stack)
+    running: dict[str, set[str]] | None = None
+    if systems and not is_dry(c):
+        rows = _containers(c, required=False)
+        if rows is not None:
+            running = {}
+            for row in rows:
+                if row.get("state") == "running":
+                    running.setdefault(row.get("project", ""), set()).add(row.get("service", ""))
+    data = []
+    for system in systems.values():
+        projects = [project_name(stack, system.name, m.name) for m in system.members]
+        data.append({
+            "name": system.name, "description": system.description, "network": system.network,
+            "topology": system.topology.shape, "hub": system.topology.hub,
+            "members": [m.callsign for m in system.members],
+            "running": None if running is None else sum(1 for p in projects if p in running),
+        })
+    if json:
+        print(jsonlib.dumps(data, indent=2))
+        return
+    if not data:
+        print(f"no systems in {stack.path.name} (see docs/systems.md)")
+        return
+    from multistack.io.tables import table
+
+    rows_out = [[d["name"], ", ".join(d["members"]), d["topology"] + (f" (hub {d['hub']})" if d["hub"] else ""),
+                 d["network"], "?" if d["running"] is None else f"{d['running']}/{len(d['members'])}",
+                 d["description"]] for d in data]
+    print(table(["system", "members", "topology", "network", "running", "description"], rows_out))
+
+
+@task(iterable=["arg"],
+      help={"arg": NAME_HELP,
+            "output": "picture to write with Graphviz, *.svg or *.png (default: .instances/system-NAME/graph.svg)",
+            "format": "text to print: mermaid (default) or dot"})
+@user_errors
+def graph(c: Context, arg: list[str] | None = None, output: str | None = None, format: str = "mermaid") -> None:
+    """Draw a system: members, networks and links as Mermaid text, and as SVG/PNG where Graphviz is installed."""
+    from multistack.errors import EngineError, StackError
+    from multistack.io.shell import is_dry, run
+    from multistack.plan.topology import dot, dot_argv, mermaid, picture_format
+    from multistack.io.writer import atomic_write
+
+    if format not in ("mermaid", "dot"):
+        raise StackError(f"unknown --format {format!r}", "use --format mermaid or --format dot")
+    if output:
+        picture_format(output)  # a wrong file name fails before anything is printed
+    stack, plan = _load(arg, "graph")
+    dot_text = dot(plan)
+    print(mermaid(plan) if format == "mermaid" else dot_text, end="")
+    target = Path(output) if output else plan.dir / "graph.svg"
+    binary = shutil.which("dot")
+    if binary is None:
+        if output:
+            raise EngineError("Graphviz is not installed: cannot draw " + output,
+                              "install it (apt-get install graphviz), or paste the Mermaid text into mermaid.live")
+        print("(Graphviz not installed: no picture; paste the Mermaid text into mermaid.live)", file=sys.stderr)
+        return
+    dot_file = target.with_suffix(".dot")
+    if not is_dry(c):
+        atomic_write(dot_file, dot_text)
+    run(c, dot_argv(str(dot_file), str(target), "dot"), hide=True)
+    print(f"picture: {target}", file=sys.stderr)
+
+
+for _task in (up, down, ps, graph):
+    _task.optional_positionals = True  # type: ignore[attr-defined]
+ns = Collection("system", up, down, ps, list_, graph)
+
+
+# --------------------------------------------------------------------------
+# Acting: the engine commands, through shell.run/probe so that --dry shows them.
+
+
+def _load(arg: list[str] | None, task_name: str) -> tuple[Stack, SystemPlan]:
+    from multistack.model.stack import load_stack
+    from multistack.act.systems import get_system, plan_system
+
+    stack = load_stack()
+    return stack, plan_system(stack, get_system(stack, _system_name(arg, stack, task_name)))
+
+
+def _engines(c: Context, stack: Stack) -> Engines:
+    from multistack.io.tools import detect
+
+    return detect(c, stack.root, need_compose=True, need_pm2=False, need_engine=True)
+
+
+def _lock(c: Context, stack: Stack, name: str, action: str) -> Any:
+    """One system command at a time per system (not under --dry, which writes nothing)."""
+    from contextlib import nullcontext
+
+    from multistack.io.locks import named_lock
+    from multistack.io.shell import is_dry
+
+    return nullcontext() if is_dry(c) else named_lock(stack, f"system-{name}", f"system {name}", action)
+
+
+def _write(c: Context, folder: Path, files: dict[str, GeneratedFile], record: SystemRecord | None,
+           force: bool) -> tuple[set[str], dict[str, str]]:
+    """Render -> plan -> apply; print one line per changed file.
+
+    Returns the files that were there and changed, and the hashes now on disk.
+    """
+    from multistack.io.manifest import sha256
+    from multistack.io.shell import is_dry
+    from multistack.io.writer import apply_writes, plan_writes
+
+    actions = plan_writes(folder, files, record.files if record else {})
+    if is_dry(c):
+        for action in actions:
+            if action.state != "identical":
+                print(f"would {action.state:>7}  {folder.name}/{action.name}")
+        return set(), {}
+    done: list[FileAction] = apply_writes(folder, files, actions, force=force)
+    for action in done:
+        if action.state != "identical":
+            print(action.line().replace(action.name, f"{folder.name}/{action.name}", 1))
+    changed = {a.name for a in done if a.state in ("update", "conflict")}
+    return changed, {name: sha256(f.text) for name, f in files.items()}
+
+
+def _save_record(c: Context, plan: SystemPlan, hashes: dict[str, str], previous: SystemRecord | None,
+                 members: dict[str, str]) -> None:
+    """``system.json``: the members' compose projects (exactly ``members``) and the hashes of the files."""
+    from multistack.io.shell import is_dry
+    from multistack.act.systems import RECORD, SystemRecord
+    from multistack.io.writer import atomic_write
+
+    if is_dry(c):
+        return
+    files = {**(previous.files if previous else {}), **hashes}
+    record = SystemRecord(plan.system.name, plan.system.network, members, files)
+    atomic_write(plan.dir / RECORD, record.to_text())
+
+
+def _containers(c: Context, required: bool = True) -> list[dict[str, str]] | None:
+    """Every compose container on the engine, from one `docker ps`."""
+    from multistack.plan import compose
+    from multistack.errors import EngineError
+    from multistack.io.shell import is_dry, probe
+    from multistack.io.status import parse_containers
+
+    result = probe(c, compose.ps_all())
+    if is_dry(c):
+        return []
+    if not result.ok:
+        if not required:
+            return None
+        reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise EngineError(f"Docker engine not reachable: {reason}", "start dockerd or set DOCKER_HOST")
+    return parse_containers(result.stdout)
+
+
+def _network_state(c: Context, network: str, docker: str = "docker") -> NetworkState:
+    from multistack.io.shell import probe
+    from multistack.act.systems import network_inspect_argv, parse_network_state
+
+    result = probe(c, network_inspect_argv(network, docker))
+    return parse_network_state(result.ok, result.stdout)
+
+
+def _each_member(c: Context, members: Sequence[str], job: Callable[[str, TextIO, TextIO], None]) -> dict[str, str]:
+    """Run ``job(member, out, err)`` for every member side by side, output prefixed ``[member] ``.
+
+    Returns member name -> error line for those that failed. Under --dry, one
+    after the other, so that the printed commands come in member order.
+    """
+    from multistack.act.parallel import fan_out
+    from multistack.io.shell import is_dry
+
+    # fan_out is typed for instance numbers; it only formats them into the prefix.
+    outcomes = fan_out(members, job, max_workers=1 if is_dry(c) else 8)
+    return {str(o.instance): o.error for o in outcomes if o.error is not None}
+
+
+def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = False) -> None:
+    """Write every member's files (overlays included) before anything starts, then start the members."""
+    from multistack.errors import CommandFailed, ConflictError
+    from multistack.io.shell import is_dry, run
+    from multistack.act.systems import GATEWAY_FILE, network_create_argv, read_record, render_system, up_argv
+
+    system = plan.system
+    record = read_record(plan.dir)
+    changed, hashes = _write(c, plan.dir, render_system(plan), record, force)
+    # Members recorded earlier and no longer declared stay recorded until a down takes them down.
+    _save_record(c, plan, hashes, record,
+                 {**(record.members if record else {}), **{mp.name: mp.project_name for mp in plan.members}})
+    rows = _containers(c) or []
+    running = {r.get("project") for r in rows if r.get("state") == "running"}
+    # A bind-mounted file is pinned by its inode, and atomic_write replaces the inode: a running
+    # member whose mounted files changed only sees them in new containers.
+    mounted = {GATEWAY_FILE, *(o.name for o in system.overlays)}
+    recreate = {mp.name for mp in plan.members if mp.project_name in running
+                and any(f"{mp.name}/{name}" in changed for name in mounted)}
+    if not is_dry(c):
+        from multistack.io.hostports import taken_ports
+
+        taken = [f"{mp.callsign}: {t.describe()}" for mp in plan.members if mp.project_name not in running
+                 for t in taken_ports(mp.ports, plan.stack.host_ip)]
+        if taken:
+            raise ConflictError(f"system {system.name} cannot start: " + "; ".join(taken),
+                                "stop what holds the port, or move the member to another slot")
+    state = _network_state(c, system.network, engines.docker)
+    if not state.exists or is_dry(c):
+        run(c, network_create_argv(system.network, engines.docker), hide="stdout")
+        print(f"network {system.network}: " + ("created if missing" if is_dry(c) else "created"))
+
+    def start(member: str, out: TextIO, err: TextIO) -> None:
+        mp = plan.member(member)
+        run(c, up_argv(plan, mp, engines.compose, recreate=member in recreate), out_stream=out, err_stream=err)
+
+    failed = _each_member(c, [mp.name for mp in plan.members], start)
+    if failed:
+        started = [mp for mp in plan.members if mp.project_name not in running]
+        print(f"system {system.name}: {len(failed)} member(s) failed to start; taking down the "
+              f"{len(started)} this command started", file=sys.stderr)
+        _down_members(c, plan, [mp.name for mp in started], {}, engines, volumes=False)
+        _remove_network_if_unused(c, system.network, engines.docker)
+        raise CommandFailed(f"system {system.name}: {', '.join(sorted(failed))} did not start "
+                            "(`docker compose up --wait` failed; its output above names the service)",
+                            f"fix it, then rerun `inv system.up {system.name}`")
+    if state.exists and not is_dry(c):
+        print(f"network {system.network}: present")
+    print(members_table(plan))
+
+
+def system_down(c: Context, stack: Stack, name: str, plan: SystemPlan | None, record: SystemRecord | None,
+                engines: Engines, volumes: bool = False) -> None:
+    """Down every member (declared, or only recorded), reset overlays, then the network if nothing else uses it."""
+    from multistack.io.shell import is_dry
+    from multistack.act.systems import render_overlays, system_dir
+
+    declared = [mp.name for mp in plan.members] if plan else []
+    recorded = dict(record.members) if record else {}
+    leftovers = {member: project for member, project in recorded.items() if member not in declared}
+    failed = _down_members(c, plan, declared, leftovers, engines, volumes=volumes)
+    kept = {m: p for m, p in leftovers.items() if m in failed}  # forgotten once taken down
+    if plan is not None:
+        _, hashes = _write(c, plan.dir, render_overlays(plan, standalone=True), record, force=True)
+        if record is not None or hashes:
+            _save_record(c, plan, hashes, record, {**{mp.name: mp.project_name for mp in plan.members}, **kept})
+    elif record is not None and not is_dry(c):
+        from multistack.act.systems import RECORD, SystemRecord
+        from multistack.io.writer import atomic_write
+
+        atomic_write(system_dir(stack, name) / RECORD,
+                     SystemRecord(record.system, record.network, kept, record.files).to_text())
+    networks = dict.fromkeys([n for n in (plan.system.network if plan else None,
+                                          record.network if record else None) if n])
+    for network in networks:
+        _remove_network_if_unused(c, network, engines.docker)
+    if failed:
+        from multistack.errors import CommandFailed
+
+        raise CommandFailed(f"system {name}: down failed for {', '.join(sorted(failed))}",
+                            "see the lines prefixed with their names, then rerun `inv system.down`")
+    print(f"system {name}: down")
+
+
+def _down_members(c: Context, plan: SystemPlan | None, members: Sequence[str], leftovers: dict[str, str],
+                  engines: Engines, volumes: bool) -> dict[str, str]:
+    from multistack.io.shell import run
+    from multistack.act.systems import MEMBER_FILE, SYSTEM_FILE, down_argv, down_project_argv
+
+    by_name = {mp.name: mp for mp in plan.members} if plan else {}
+    jobs: list[str] = [*members, *leftovers]
+
+    def stop(member: str, out: TextIO, err: TextIO) -> None:
+        mp = by_name.get(member)
+        if plan is not None and mp is not None and (mp.dir / MEMBER_FILE).is_file() and (mp.dir / SYSTEM_FILE).is_file():
+            argv = down_argv(plan, mp, engines.compose, volumes=volumes)
+        else:
+            project = mp.project_name if mp else leftovers[member]
+            argv = down_project_argv(project, engines.compose, volumes=volumes)
+        run(c, argv, out_stream=out, err_stream=err)
+
+    return _each_member(c, jobs, stop)
+
+
+def _remove_network_if_unused(c: Context, network: str, docker: str) -> None:
+    """One `docker network inspect`: remove the network only if multistack made it and nothing is attached."""
+    from multistack.io.shell import is_dry, run
+    from multistack.act.systems import network_rm_argv
+
+    state = _network_state(c, network, docker)
+    if is_dry(c):
+        run(c, network_rm_argv(network, docker), hide="stdout")
+        print(f"network {network}: removed if no other running system uses it")
+    elif not state.exists:
+        print(f"network {network}: already gone")
+    elif state.attached:
+        print(f"network {network}: kept ({state.attached} container(s) of other running systems use it)")
+    elif not state.ours:
+        print(f"network {network}: kept (not created by multistack)")
+    else:
+        result = run(c, network_rm_argv(network, docker), hide="stdout", warn=True)
+        print(f"network {network}: removed" if result.ok else
+              f"network {network}: kept (`docker network rm` failed: something attached meanwhile)")
+
+
+# --------------------------------------------------------------------------
+# Output
+
+
+def members_table(plan: SystemPlan) -> str:
+    from multistack.io.tables import table
+
+    rows = []
+    for mp in plan.members:
+        ports = ", ".join(f"{name} {port}" for name, port in mp.ports.items()) or "-"
+        forwards = ", ".join(f"{mp.name}:{f.port}" for f in mp.forwards)
+        rows.append([mp.callsign, mp.member.slot, mp.project_name, ports, forwards, ", ".join(mp.peers) or "-"])
+    return table(["member", "slot", "compose project", "host ports", f"on {plan.system.network}", "peers"], rows,
+                 title=f"system {plan.system.name}")
+
+
+def ps_data(plan: SystemPlan, rows: Sequence[dict[str, str]]) -> dict[str, Any]:
+    """Containers grouped by member (pure, from the rows of one `docker ps`)."""
+    from multistack.io.status import health_of
+
+    members = []
+    for mp in plan.members:
+        services = sorted(({"service": r.get("service", ""), "container": r.get("name", ""),
+                            "state": r.get("state", ""), "health": health_of(r.get("status", "")),
+                            "ports": r.get("ports", "")} for r in rows if r.get("project") == mp.project_name),
+                          key=lambda s: (s["service"], s["container"]))
+        members.append({"name": mp.name, "callsign": mp.callsign, "slot": mp.member.slot,
+                        "project_name": mp.project_name, "ports": mp.ports,
+                        "running": bool(services) and all(s["state"] == "running" for s in services),
+                        "services": services})
+    return {"system": plan.system.name, "network": plan.system.network, "members": members}
+
+
+def render_ps(data: dict[str, Any]) -> str:
+    from multistack.io.tables import table
+
+    rows = []
+    for m in data["members"]:
+        if not m["services"]:
+            rows.append([m["callsign"], "-", "-", "not running", "-", "-"])
+        for s in m["services"]:
+            rows.append([m["callsign"], s["service"], s["container"], s["state"], s["health"] or "-", s["ports"] or "-"])
+    return table(["member", "service", "container", "state", "health", "ports"], rows,
+                 title=f"system {data['system']} (network {data['network']})")

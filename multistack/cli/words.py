@@ -1,0 +1,79 @@
+"""What ``inv dev [N] [ACTION] [--all]`` means (pure): the words, read the way ``just dev N action`` reads them."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from multistack.errors import StackError
+from multistack.plan.instance import parse_instance_number
+from multistack.model.stack import Stack
+
+ACTIONS = ("start", "stop", "restart", "status", "logs", "clean", "info", "ports", "init", "project-name")
+ALL_ACTIONS = ("stop", "status", "logs", "clean")  # actions that accept --all
+DEFAULT_ACTION = "start"
+#: Overrides the workspace's default instance (``inv dev.use N``) for one shell.
+DEFAULT_INSTANCE_VAR = "MULTISTACK_INSTANCE"
+DEFAULT_FILE = ".default-instance"
+
+
+@dataclass(frozen=True)
+class DevCommand:
+    action: str
+    instance: int | None  # None with all_instances
+    all_instances: bool = False
+
+
+def parse_words(words: Sequence[str], all_flag: bool, stack: Stack) -> DevCommand:
+    """Classify up to two words: a number (or ``all``) and an action, in either order."""
+    if len(words) > 2:
+        raise StackError(f"too many arguments: {' '.join(words)}", "use `inv dev [N] [ACTION]`, e.g. `inv dev 1 start`")
+    action: str | None = None
+    number: str | None = None
+    everything = all_flag
+    for word in words:
+        if word == "all":
+            everything = True
+        elif word in ACTIONS:
+            if action:
+                raise StackError(f"two actions given: {action} and {word}", "give one action")
+            action = word
+        elif word.isdigit():
+            if number is not None:
+                raise StackError(f"two instances given: {number} and {word}", "give one instance, or --all")
+            number = word
+        else:
+            raise StackError(f"unknown action or instance {word!r}",
+                             f"actions: {', '.join(ACTIONS)}; instances: {stack.first}-{stack.last} or all")
+    action = action or DEFAULT_ACTION
+    if everything:
+        if number is not None:
+            raise StackError(f"both instance {number} and all given", "give an instance number or --all, not both")
+        if action not in ALL_ACTIONS:
+            raise StackError(f"`{action}` does not take --all", f"--all works with: {', '.join(ALL_ACTIONS)}")
+        return DevCommand(action, None, True)
+    n = parse_instance_number(number, stack) if number is not None else default_instance(stack)
+    return DevCommand(action, n, False)
+
+
+def default_file(stack: Stack) -> Path:
+    return stack.root / stack.instances_dir / DEFAULT_FILE
+
+
+def default_instance(stack: Stack) -> int:
+    """``$MULTISTACK_INSTANCE``, else the workspace default set by ``inv dev.use``, else the first instance."""
+    value = os.environ.get(DEFAULT_INSTANCE_VAR)
+    if value:
+        try:
+            return parse_instance_number(value, stack)
+        except StackError as exc:
+            raise StackError(f"{DEFAULT_INSTANCE_VAR}={value}: {exc.message}", f"unset {DEFAULT_INSTANCE_VAR} or fix it") from None
+    try:
+        text = default_file(stack).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return stack.first
+    try:
+        return parse_instance_number(text, stack)
+    except StackError as exc:
+        raise StackError(f"{default_file(stack)}: {exc.message}", "run `inv dev.use N` to set a valid default") from None

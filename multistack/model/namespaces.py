@@ -1,0 +1,310 @@
+"""One namespace per instance, and every name derived from it (pure).
+
+When several instances share a broker or a database server, the namespace is
+the only thing that keeps instance 1's writes away from instance 2's
+consumers. So it is computed once (:func:`multistack.instance.plan_instance`:
+``<project>-dev-N``, or the ``namespace:`` template, or an override under
+``namespaces: {instances: {N: name}}``), checked here, and every other name
+(topics, key prefixes, queues, bucket) is *derived* from it by one scheme, so
+two services of one instance can never disagree about them.
+
+The namespace charset is the intersection of the rules of every place the
+namespace appears verbatim:
+
+- DNS label (hostnames, compose/k8s names): ``[a-z0-9-]``, 1-63 characters,
+  starting and ending with a letter or digit; ``--`` at positions 3-4 marks
+  punycode (``xn--``).
+- S3 bucket: lowercase letters, digits, ``.`` and ``-``, 3-63 characters,
+  starting and ending with a letter or digit, no ``xn--``/``sthree-``/
+  ``amzn-s3-demo-`` prefix, no ``-s3alias``/``--ol-s3``/``--x-s3``/
+  ``--table-s3``/``.mrap`` suffix. (``.`` also breaks virtual-host TLS.)
+- Kafka topic: ``[a-zA-Z0-9._-]``, up to 249 characters; ``.`` and ``_``
+  collide in metric names, so ``.`` is used only as our own separator.
+- MQTT topic level: anything but ``/`` (the separator), ``+`` and ``#``
+  (wildcards); a leading ``$`` marks broker topics.
+- Redis/Valkey keys: any bytes, but ``:`` is the separator by convention, so
+  ``<ns>:`` must not be the prefix of another namespace.
+- PostgreSQL identifier: unquoted ones are ``[a-z_][a-z0-9_$]*``, at most 63
+  bytes; ``-`` needs double quotes. The database name therefore has its own
+  scheme (``<project>_instance_N``, ``_`` instead of ``-``) and its own check.
+- Temporal namespaces and task queues accept all of the above.
+
+What survives all of them: lowercase letters, digits and ``-``, starting with
+a letter (a leading digit reads as a number to some tools and cannot start an
+unquoted identifier), ending with a letter or digit, 3-63 characters, no
+``--`` (one rule instead of the punycode and S3 suffix rules).
+
+Uniqueness is checked across every instance the stack can run, and across the
+names the scheme derives: instance ``shop``'s write topic ``shop-writes``
+would be the main topic of an instance named ``shop-writes``, so that pair
+is refused too. System members (:mod:`multistack.systems`) feed their own
+``(owner, namespace)`` pairs to :func:`check_unique`.
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from multistack.errors import StackError
+
+if TYPE_CHECKING:
+    from multistack.plan.instance import Instance
+    from multistack.model.stack import Stack
+
+NAMESPACE_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+NAMESPACE_MIN = 3
+#: An unquoted PostgreSQL identifier; 63 bytes is NAMEDATALEN - 1 (longer names are silently truncated).
+DATABASE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: A selector is one extra topic level: the namespace charset, but it may start with a digit (device ids).
+SELECTOR_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_SUFFIXES = ("-s3alias",)
+NAMESPACE_HINT = "use 3-63 lowercase letters, digits and single '-', starting with a letter, e.g. shop-dev-1"
+
+#: Derived name -> (what uses it, short label), in the order ``info`` prints them.
+NAME_SCHEME: dict[str, tuple[str, str]] = {
+    "temporal_namespace": ("temporal", "namespace"),
+    "temporal_task_queue": ("temporal", "task queue"),
+    "redis_prefix": ("redis/valkey", "key prefix"),
+    "redis_write_queue": ("redis/valkey", "write queue"),
+    "kafka_topic": ("kafka", "topic"),
+    "kafka_health_topic": ("kafka", "health topic"),
+    "kafka_writes_topic": ("kafka", "writes topic"),
+    "kafka_write_responses_topic": ("kafka", "write responses topic"),
+    "mqtt_tags_topic": ("mqtt", "tags (<ns>/<device>/tags/...)"),
+    "mqtt_write_topic": ("mqtt", "writes (<ns>/<device>/write)"),
+    "database": ("postgresql", "database"),
+    "bucket": ("object storage", "bucket"),
+}
+
+
+def namespace_problem(name: str) -> str | None:
+    """Why ``name`` is not a safe namespace, or None."""
+    if not isinstance(name, str) or not name:
+        return "is empty"
+    if len(name) > 63:
+        return f"is {len(name)} characters long (DNS labels, S3 buckets and PostgreSQL allow 63)"
+    if len(name) < NAMESPACE_MIN:
+        return f"is {len(name)} characters long (S3 bucket names need at least {NAMESPACE_MIN})"
+    bad = sorted(set(re.findall(r"[^a-z0-9-]", name)))
+    if bad:
+        return f"contains {', '.join(repr(ch) for ch in bad)} (allowed: a-z, 0-9, '-')"
+    if not name[0].isalpha():
+        return "must start with a letter"
+    if name.endswith("-"):
+        return "must end with a letter or digit"
+    if "--" in name:
+        return "contains '--' (reserved for punycode xn-- and S3 suffixes)"
+    for prefix in RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            return f"starts with the reserved S3 prefix {prefix!r}"
+    for suffix in RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            return f"ends with the reserved S3 suffix {suffix!r}"
+    return None
+
+
+def check_namespace(name: str, where: str) -> str:
+    """``name`` if it is safe everywhere; else a StackError naming ``where`` it came from."""
+    problem = namespace_problem(name)
+    if problem:
+        raise StackError(f"{where}: namespace {name!r} {problem}", NAMESPACE_HINT)
+    return name
+
+
+def check_database(name: str, where: str) -> str:
+    if not DATABASE_RE.match(name or ""):
+        raise StackError(f"{where}: database name {name!r} is not a plain PostgreSQL identifier",
+                         "use at most 63 lowercase letters, digits and '_', not starting with a digit "
+                         "(a '-' would need quoting in every SQL statement)")
+    return name
+
+
+def derived_names(inst: Instance) -> dict[str, str]:
+    """Every name instance ``inst`` uses in shared brokers and stores, by the one scheme.
+
+    MQTT names are subscription filters: ``+`` is the ``<device>`` level and
+    ``#`` the ``...`` below ``tags``. A selector adds one level after the
+    namespace for one service: ``<ns>/<selector>/#``.
+    """
+    ns = inst.namespace
+    names = {
+        "temporal_namespace": ns,
+        "temporal_task_queue": ns,
+        "redis_prefix": f"{ns}:",
+        "redis_write_queue": f"{ns}:writes",
+        "kafka_topic": ns,
+        "kafka_health_topic": f"{ns}.health",
+        "kafka_writes_topic": f"{ns}-writes",
+        "kafka_write_responses_topic": f"{ns}-write-responses",
+        "mqtt_tags_topic": f"{ns}/+/tags/#",
+        "mqtt_write_topic": f"{ns}/+/write",
+        "database": inst.database,
+        "bucket": ns,
+    }
+    for service, selector in selectors(inst.stack).items():
+        names[selector_key(service)] = f"{ns}/{selector}/#"
+    return names
+
+
+def selector_key(service: str) -> str:
+    """The key of a service's selector in :func:`derived_names` (a jinja-friendly name)."""
+    return "selector_" + service.replace("-", "_")
+
+
+def names_rows(inst: Instance) -> list[list[str]]:
+    """``[used by, template name, value]`` rows for the ``info`` table."""
+    rows = []
+    for key, value in derived_names(inst).items():
+        system, _label = NAME_SCHEME.get(key, ("mqtt", "selector"))
+        rows.append([system, f"names.{key}", value])
+    return rows
+
+
+def kafka_topics(ns: str) -> tuple[str, ...]:
+    """The topics a namespace owns: the only derived names that can collide across namespaces.
+
+    Redis, MQTT and Temporal names add ``:``, ``/`` or nothing, characters a
+    namespace cannot contain, so they are equal only if the namespaces are.
+    Kafka's ``-writes`` suffix uses a namespace character.
+    """
+    return (ns, f"{ns}.health", f"{ns}-writes", f"{ns}-write-responses")
+
+
+def check_unique(pairs: Iterable[tuple[str, str]]) -> None:
+    """Refuse two owners with one namespace, or whose Kafka topics would meet.
+
+    ``pairs`` are ``(owner, namespace)``, the owner described for a person
+    (``instance 3 (namespaces.instances.3)``, ``member api of system shop``).
+    The error names both owners.
+    """
+    namespaces: dict[str, str] = {}
+    topics: dict[str, tuple[str, str]] = {}
+    for owner, ns in pairs:
+        if ns in namespaces and namespaces[ns] != owner:
+            raise StackError(f"namespace {ns!r} is used by {namespaces[ns]} and by {owner}",
+                             "give one of them another namespace under `namespaces:` in stack.yaml")
+        namespaces.setdefault(ns, owner)
+    for ns, owner in namespaces.items():
+        for topic in kafka_topics(ns):
+            other = topics.get(topic)
+            if other and other[0] != owner:
+                raise StackError(f"Kafka topic {topic!r} would belong to {other[0]} (namespace {other[1]!r}) "
+                                 f"and to {owner} (namespace {ns!r})",
+                                 "rename one namespace so that neither ends with -writes or -write-responses "
+                                 "of the other")
+            topics[topic] = (owner, ns)
+
+
+# --------------------------------------------------------------------------
+# The `namespaces:` section
+
+
+def _section(stack: Stack) -> Mapping[str, Any]:
+    from multistack.model.stack import _Node
+
+    node = _Node(stack.sections.get("namespaces"), "namespaces", stack.path.name)
+    node.get("instances")
+    node.get("selectors")
+    node.done()
+    return node.data
+
+
+def instance_overrides(stack: Stack) -> dict[int, str]:
+    """``namespaces.instances``: instance number -> namespace, checked against the instance range."""
+    raw = _section(stack).get("instances") or {}
+    where = f"{stack.path.name}: namespaces.instances"
+    if not isinstance(raw, dict):
+        raise StackError(f"{where}: must be a mapping of instance number to namespace",
+                         "e.g. namespaces: {instances: {3: shop-demo}}")
+    overrides: dict[int, str] = {}
+    for key, value in raw.items():
+        text = str(key)
+        if isinstance(key, bool) or not re.fullmatch(r"0|[1-9][0-9]*", text):
+            raise StackError(f"{where}: {text!r} is not an instance number", "use a whole number without leading zeros")
+        n = int(text)
+        if n not in stack.instance_range:
+            raise StackError(f"{where}.{n}: instance {n} is out of range {stack.first}-{stack.last}",
+                             "remove the override or widen `instances:`")
+        if not isinstance(value, str):
+            raise StackError(f"{where}.{n}: must be a namespace string", NAMESPACE_HINT)
+        overrides[n] = value
+    return overrides
+
+
+def selectors(stack: Stack) -> dict[str, str]:
+    """``namespaces.selectors``: service or app name -> one extra topic level."""
+    raw = _section(stack).get("selectors") or {}
+    where = f"{stack.path.name}: namespaces.selectors"
+    if not isinstance(raw, dict):
+        raise StackError(f"{where}: must be a mapping of service name to selector", "e.g. {worker: site-a}")
+    known = {s.name for s in stack.services} | {a.name for a in stack.apps}
+    found: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for service, selector in raw.items():
+        service = str(service)
+        if service not in known:
+            raise StackError(f"{where}.{service}: no service or app of that name",
+                             f"use one of: {', '.join(sorted(known)) or '(none declared)'}")
+        if not isinstance(selector, str) or not SELECTOR_RE.match(selector) or "--" in selector:
+            raise StackError(f"{where}.{service}: {selector!r} is not a valid selector (one topic level)",
+                             "use lowercase letters, digits and single '-', no '/', '+' or '#'")
+        key = selector_key(service)
+        if key in keys:
+            raise StackError(f"{where}: {keys[key]!r} and {service!r} would both be {key}", "rename one")
+        keys[key] = service
+        found[service] = selector
+    return found
+
+
+def _system_members(stack: Stack) -> list[tuple[str, str]]:
+    """``(owner, namespace)`` for system members that declare one in stack.yaml.
+
+    A loose read: ``systems: {NAME: {members: {MEMBER: {namespace: ...}}}}``.
+    Any other shape contributes nothing here; :mod:`multistack.systems` owns
+    the section and feeds its members' full namespaces to :func:`check_unique`.
+    """
+    systems = stack.sections.get("systems")
+    pairs: list[tuple[str, str]] = []
+    if not isinstance(systems, dict):
+        return pairs
+    for system, spec in systems.items():
+        members = spec.get("members") if isinstance(spec, dict) else None
+        if not isinstance(members, dict):
+            continue
+        for member, mspec in members.items():
+            ns = mspec.get("namespace") if isinstance(mspec, dict) else None
+            if isinstance(ns, str) and "{" not in ns:
+                owner = f"member {member} of system {system} (systems.{system}.members.{member}.namespace)"
+                pairs.append((owner, check_namespace(ns, f"{stack.path.name}: systems.{system}.members.{member}")))
+    return pairs
+
+
+def check_stack(stack: Stack) -> dict[int, str]:
+    """Every namespace and database name the stack can run is safe and unique.
+
+    Returns instance number -> namespace. Costs one name computation per
+    instance in range; run before anything is created or torn down.
+    """
+    from multistack.plan.instance import instance_names
+
+    overrides = instance_overrides(stack)
+    selectors(stack)
+    pairs: list[tuple[str, str]] = []
+    databases: dict[str, str] = {}
+    result: dict[int, str] = {}
+    for n in stack.instance_range:
+        ns, database = instance_names(stack, n)
+        origin = (f"namespaces.instances.{n}" if n in overrides
+                  else "namespace template" if stack.namespace else "default <project>-dev-N")
+        owner = f"instance {n} ({origin})"
+        check_namespace(ns, f"{stack.path.name}: instance {n} ({origin})")
+        check_database(database, f"{stack.path.name}: instance {n}")
+        if database in databases:
+            raise StackError(f"database {database!r} is used by {databases[database]} and by instance {n}",
+                             "make the `database:` template depend on {{ n }}")
+        databases[database] = f"instance {n}"
+        pairs.append((owner, ns))
+        result[n] = ns
+    check_unique([*pairs, *_system_members(stack)])
+    return result
