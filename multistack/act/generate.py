@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from multistack.io.compose_files import read_stack_files
+from multistack.model.sources import StackFiles
 from multistack.plan.instance import Instance
 from multistack.io.manifest import Manifest, file_hash, read_manifest, sha256
-from multistack.plan.render import MANIFEST, render_instance, source_files
+from multistack.plan.render import MANIFEST, GeneratedFile, render_instance, source_files
 from multistack.io.writer import FileAction, apply_writes, atomic_write, plan_writes
 
 
@@ -23,6 +25,11 @@ class Generation:
     @property
     def changed(self) -> bool:
         return any(a.state != "identical" for a in self.actions)
+
+
+def render_files(inst: Instance, sources: StackFiles | None = None) -> dict[str, GeneratedFile]:
+    """Every generated file of the instance, in memory: its compose and env files read once, then rendered."""
+    return render_instance(inst, sources or read_stack_files(inst.stack))
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -37,10 +44,13 @@ def source_hashes(inst: Instance) -> dict[str, str]:
     return {_relative(p, stack.root): file_hash(p) or "missing" for p in source_files(stack)}
 
 
-def generate(inst: Instance, force: bool = False) -> Generation:
-    """Render everything in memory first (errors leave the disk as it was), then write."""
+def generate(inst: Instance, force: bool = False, files: dict[str, GeneratedFile] | None = None) -> Generation:
+    """Render everything in memory first (errors leave the disk as it was), then write.
+
+    ``files``: the instance's rendered files, when the caller has them already.
+    """
     folder = inst.dir
-    files = render_instance(inst)
+    files = files if files is not None else render_files(inst)
     previous = read_manifest(folder / MANIFEST)
     actions = plan_writes(folder, files, previous.files if previous else {})
     done = apply_writes(folder, files, actions, force=force)

@@ -17,19 +17,36 @@ from typing import Any, TextIO
 from invoke import Context
 from invoke.exceptions import UnexpectedExit
 
-from multistack.plan import compose
+from multistack.plan.compose import ComposeProject, DockerCli
 from multistack.plan import pm2
-from multistack.cli.words import DevCommand
-from multistack.io.tools import Engines, detect
+from multistack.io.tools import Engines, detect, engine_problem, engine_unreachable, last_line
 from multistack.errors import CommandFailed, ConflictError, EngineError, StackError
-from multistack.plan.instance import Instance, plan_instance
-from multistack.act.parallel import fan_out, summary
-from multistack.model.engines import Engine, compose_argv, docker_argv, engine_for, placed, stack_engines
-from multistack.io.shell import is_dry, probe, run
+from multistack.act.shared import instance_plan
+from multistack.plan.instance import Instance
+from multistack.plan.render import GeneratedFile
+from multistack.act.parallel import fan_out, finish
+from multistack.model.engines import Engine
+from multistack.model.names import is_number
+from multistack.io.shell import assume_yes, for_real, guard, probe, query, run, start as start_command, workers
 from multistack.model.stack import Stack
 from multistack.io.status import InstanceState, collect, parse_containers, parse_jlist, render_state
 
+#: What ``inv dev [N] [ACTION]`` can do (multistack.cli.words reads the words).
+ACTIONS = ("start", "stop", "restart", "status", "logs", "clean", "info", "ports", "init", "project-name")
+ALL_ACTIONS = ("stop", "status", "logs", "clean")  # actions that accept --all
+DEFAULT_ACTION = "start"
+#: An instance's generated files in memory, by name (multistack.plan.render).
+Rendered = dict[str, GeneratedFile]
 READ_ACTIONS = ("info", "ports", "project-name", "status", "logs")
+
+
+@dataclass(frozen=True)
+class DevCommand:
+    """One ``inv dev`` request: an action for one instance, or for every instance."""
+
+    action: str
+    instance: int | None  # None with all_instances
+    all_instances: bool = False
 
 
 @dataclass
@@ -48,9 +65,9 @@ def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> N
         ALL_HANDLERS[command.action](c, stack, opts)
         return
     assert command.instance is not None
-    inst = plan_instance(stack, command.instance, mode=opts.mode)
+    inst = instance_plan(stack, command.instance, opts.mode)
     if command.action in ("init", "start", "restart", "info"):
-        from multistack.model.namespaces import check_stack
+        from multistack.plan.namespaces import check_stack
 
         check_stack(stack)  # every namespace safe and unique before any name is handed out
     handler = HANDLERS[command.action]
@@ -80,11 +97,11 @@ def ports_table(inst: Instance) -> str:
         port = inst.ports[svc.name]
         where = f"compose {svc.compose}:{svc.container_port}" if svc.compose else "host (pm2)"
         url = service_url(inst, svc.name)
-        if url is None and placed(inst.stack):  # say where it is reached: another engine's host, maybe
+        if url is None and inst.stack.engines_declared:  # say where it is reached: another engine's host, maybe
             url = f"{_host_of(inst, svc.name)}:{port}"
         rows.append([svc.name, port, where, url or ""])
     title = f"instance {inst.n} ({inst.project_name})"
-    if placed(inst.stack):
+    if inst.stack.engines_declared:
         title += f" on engine {inst.engine.describe()}"
     return table(["service", "port", "runs in", "url"], rows, title=title)
 
@@ -107,7 +124,7 @@ def service_url(inst: Instance, name: str) -> str | None:
 
 
 def info_data(inst: Instance) -> dict[str, Any]:
-    from multistack.model.namespaces import derived_names
+    from multistack.plan.namespaces import derived_names
 
     data: dict[str, Any] = {
         "instance": inst.n,
@@ -120,7 +137,7 @@ def info_data(inst: Instance) -> dict[str, Any]:
         "apps": inst.app_names,
         "names": derived_names(inst),
     }
-    if placed(inst.stack):
+    if inst.stack.engines_declared:
         data["engine"] = inst.engine.to_json()
     return data
 
@@ -138,11 +155,11 @@ def info(c: Context, inst: Instance, opts: Options) -> None:
         ("pm2 apps", ", ".join(inst.app_names) or "-"),
         ("mode", inst.mode + (f" (infra: compose project {inst.stack.project}-shared)" if inst.mode == "shared" else "")),
     )]
-    if placed(inst.stack):
+    if inst.stack.engines_declared:
         rows.append(["engine", inst.engine.describe()])
     print(table(["what", "value"], rows, title=f"instance {inst.n}"))
     print()
-    from multistack.model.namespaces import names_rows
+    from multistack.plan.namespaces import names_rows
 
     print(table(["used by", "template name", "value"], names_rows(inst),
                 title=f"names of instance {inst.n} (namespace {inst.namespace})"))
@@ -158,33 +175,45 @@ def project_name(c: Context, inst: Instance, opts: Options) -> None:
 # Generation
 
 
-def init(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, quiet: bool = False) -> None:
-    """Write (or refresh) the instance's folder; under --dry, say what would change."""
+def init(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, quiet: bool = False,
+         files: Rendered | None = None) -> None:
+    """Write (or refresh) the instance's folder; under --dry, say what would change.
+
+    ``files``: the instance's files if the caller rendered them already (``start`` does, once).
+    """
+    for_real(c, lambda: _write_instance(inst, opts, out, quiet, files), dry=lambda: _say_writes(inst, out, files))
+
+
+def _write_instance(inst: Instance, opts: Options, out: TextIO | None, quiet: bool, files: Rendered | None) -> None:
     from multistack.act.generate import generate
 
-    if is_dry(c):
-        from multistack.io.manifest import read_manifest
-        from multistack.plan.render import MANIFEST, render_instance
-        from multistack.io.writer import plan_writes
-
-        previous = read_manifest(inst.dir / MANIFEST)
-        actions = plan_writes(inst.dir, render_instance(inst), previous.files if previous else {})
-        for action in actions:
-            if action.state != "identical":
-                print(f"would {action.state:>7}  {inst.dir.name}/{action.name}", file=out or sys.stdout)
-        return
-    result = generate(inst, force=opts.force)
+    result = generate(inst, force=opts.force, files=files)
     for action in result.actions:
         if not quiet or action.state != "identical":
             print(f"{action.line().replace(action.name, f'{inst.dir.name}/{action.name}', 1)}", file=out or sys.stdout)
 
 
-def ensure_generated(c: Context, inst: Instance, opts: Options, out: TextIO | None = None) -> None:
+def _say_writes(inst: Instance, out: TextIO | None, files: Rendered | None) -> None:
+    """What ``init`` would change, written nowhere (``--dry``)."""
+    from multistack.io.manifest import read_manifest
+    from multistack.act.generate import render_files
+    from multistack.plan.render import MANIFEST
+    from multistack.io.writer import plan_writes
+
+    previous = read_manifest(inst.dir / MANIFEST)
+    actions = plan_writes(inst.dir, files or render_files(inst), previous.files if previous else {})
+    for action in actions:
+        if action.state != "identical":
+            print(f"would {action.state:>7}  {inst.dir.name}/{action.name}", file=out or sys.stdout)
+
+
+def ensure_generated(c: Context, inst: Instance, opts: Options, out: TextIO | None = None,
+                     files: Rendered | None = None) -> None:
     """Regenerate only if a source or a generated file changed since the manifest was written."""
     from multistack.act.generate import is_fresh
 
     if not is_fresh(inst):
-        init(c, inst, opts, out=out, quiet=True)
+        init(c, inst, opts, out=out, quiet=True, files=files)
 
 
 # --------------------------------------------------------------------------
@@ -196,31 +225,26 @@ def _engines(c: Context, stack: Stack, engine: bool = True, compose_cli: bool = 
     """``engine=False`` where ``query_state``'s ``docker ps`` comes next: it reports an unreachable
     engine the same way, one process fewer. ``compose_cli=False`` for commands that never run compose.
     With ``engines:`` in stack.yaml the engine checked is ``inst``'s, not the default one."""
-    check_default = engine and bool(stack.compose_files) and not placed(stack)
+    check_default = engine and bool(stack.compose_files) and not stack.engines_declared
     found = detect(c, stack.root, need_compose=compose_cli and bool(stack.compose_files), need_pm2=bool(stack.apps),
                    need_engine=check_default)
-    if engine and stack.compose_files and placed(stack) and inst is not None and not is_dry(c):
-        result = probe(c, [*docker_argv(inst.engine, found.docker), "info", "--format", "{{.ServerVersion}}"])
-        if not result.ok or not result.stdout.strip():
-            raise _unreachable(stack, inst.engine, _last_line(result.stderr))
+    if engine and stack.compose_files and stack.engines_declared and inst is not None:
+        reason = engine_problem(c, DockerCli.on(inst.engine, found.docker).info())
+        if reason is not None:
+            raise _unreachable(stack, inst.engine, reason)
     return found
 
 
 def _checked(inst: Instance) -> dict[str, Any]:
     """``_engines`` arguments that check the instance's engine (none without ``engines:``: the default one)."""
-    return {"inst": inst} if placed(inst.stack) else {}
-
-
-def _last_line(text: str) -> str:
-    return (text.strip().splitlines() or ["no answer"])[-1]
+    return {"inst": inst} if inst.stack.engines_declared else {}
 
 
 def _unreachable(stack: Stack, engine: Engine, reason: str) -> EngineError:
-    if not placed(stack):
-        return EngineError(f"Docker engine not reachable: {reason}",
-                           "start dockerd (scripts/setup-engines.sh) or set DOCKER_HOST")
+    if not stack.engines_declared:
+        return engine_unreachable(reason)
     return EngineError(f"engine {engine.name} unreachable: {reason}",
-                       f"start it, or check `{' '.join(docker_argv(engine))} info` (engines.{engine.name} in "
+                       f"start it, or check `{' '.join(DockerCli.on(engine).args('info'))}` (engines.{engine.name} in "
                        f"{stack.path.name})")
 
 
@@ -238,21 +262,22 @@ def query_engines(c: Context, stack: Stack, engines: Engines, instances: set[int
     processes: list[dict[str, Any]] = []
     unreachable: dict[str, EngineError] = {}
     if stack.compose_files:
-        asked = list(on) if on is not None else list(stack_engines(stack))
+        asked = list(on) if on is not None else list(stack.engines)
 
         def ask(engine: Engine) -> tuple[Engine, Any]:
-            return engine, probe(c, compose.ps_all(docker_argv(engine, engines.docker)))
+            return engine, probe(c, DockerCli.on(engine, engines.docker).ps_all())
 
-        if len(asked) <= 1 or is_dry(c):  # --dry: the commands in a stable order
+        threads = workers(c, min(8, len(asked)))  # --dry: one, the commands in a stable order
+        if threads <= 1:
             answers = [ask(e) for e in asked]
         else:
-            with ThreadPoolExecutor(max_workers=min(8, len(asked))) as pool:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
                 answers = list(pool.map(ask, asked))
         for engine, result in answers:
             if result.ok:
                 containers += parse_containers(result.stdout)
             else:
-                unreachable[engine.name] = _unreachable(stack, engine, _last_line(result.stderr))
+                unreachable[engine.name] = _unreachable(stack, engine, last_line(result.stderr))
     if stack.apps:
         result = probe(c, pm2.jlist(engines.pm2))
         processes = parse_jlist(result.stdout) if result.ok else []
@@ -263,10 +288,10 @@ def query_engines(c: Context, stack: Stack, engines: Engines, instances: set[int
 
 def _annotate(stack: Stack, states: dict[int, InstanceState], unreachable: dict[str, EngineError]) -> None:
     """With ``engines:``, each state names its engine, and whether that engine answered."""
-    if not placed(stack):
+    if not stack.engines_declared:
         return
     for n, state in states.items():
-        engine = engine_for(stack, n)
+        engine = stack.engine_for(n)
         state.engine = engine.name
         if engine.name in unreachable:
             state.engine_error = unreachable[engine.name].message
@@ -283,12 +308,13 @@ def query_state(c: Context, stack: Stack, engines: Engines, instances: set[int] 
 
 def _only(inst: Instance) -> dict[str, Any]:
     """``query_state`` arguments that ask only the instance's engine (none without ``engines:``)."""
-    return {"on": [inst.engine]} if placed(inst.stack) else {}
+    return {"on": [inst.engine]} if inst.stack.engines_declared else {}
 
 
-def _compose(engines: Engines, inst: Instance) -> tuple[str, ...]:
-    """The compose command on the instance's engine (``docker --context big compose``; unchanged without ``engines:``)."""
-    return compose_argv(inst.engine, engines.compose)
+def _project(engines: Engines, inst: Instance, with_files: bool = True) -> ComposeProject:
+    """The instance's compose project on its engine (``docker --context big compose -p ...``;
+    no engine flag without ``engines:``)."""
+    return ComposeProject.for_instance(inst, engines, with_files=with_files)
 
 
 def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
@@ -365,24 +391,25 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
     stack = inst.stack
     engines = _engines(c, stack, engine=False)  # query_state's docker ps checks the engine
     from multistack.act.doctor import create_bind_files, preflight
+    from multistack.act.generate import render_files
+    from multistack.io.compose_files import read_stack_files
 
-    checked = preflight(inst, err=err)  # the fast doctor checks, before anything is written or started
-    if not is_dry(c):  # before writing anything: a refused start leaves no folder behind
-        state = query_state(c, stack, engines, **_only(inst)).get(inst.n)
-        preflight_ports(inst, state)
-        if stack.compose_files and not inst.engine.local:
-            print(f"note: the container ports of instance {inst.n} are on engine {inst.engine.name}, "
-                  "not checked here (compose says if one is taken)", file=err or sys.stderr)
+    sources = read_stack_files(stack)  # each compose and env file read once
+    files = render_files(inst, sources)  # rendered once: the doctor's checks and the generation share it
+    checked = preflight(inst, err=err, rendered=files, sources=sources)  # the fast doctor checks, before anything is written or started
+    for_real(c, lambda: _check_ports(c, inst, engines, err))  # before writing: a refused start leaves no folder
     if opts.mode is not None:
-        init(c, inst, opts, out=out, quiet=True)  # --shared/--isolated change the ports in the env files
+        init(c, inst, opts, out=out, quiet=True, files=files)  # --shared/--isolated change the ports in the env files
     else:
-        ensure_generated(c, inst, opts, out=out)
+        ensure_generated(c, inst, opts, out=out, files=files)
     shared = inst.mode == "shared"
-    if opts.mode is not None and not is_dry(c):
+    if opts.mode is not None:
         from multistack.act.shared import remember_mode
 
-        remember_mode(inst)  # stop/clean/info then act in this mode, even without the flag
-    create_bind_files(checked, dry=is_dry(c), out=out)  # else Docker makes each missing file a directory
+        for_real(c, lambda: remember_mode(inst))  # stop/clean/info then act in this mode, even without the flag
+    # else Docker makes each missing file a directory
+    for_real(c, lambda: create_bind_files(checked, dry=False, out=out),
+             dry=lambda: create_bind_files(checked, dry=True, out=out))
     streams = _streams(out, err)
     if shared:
         from multistack.act.shared import provision
@@ -390,7 +417,7 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
         provision(c, inst, engines.compose, out=out, err=err)  # the infra is shared: no compose up
     elif stack.compose_files:
         try:
-            run(c, compose.up(inst, _compose(engines, inst)), **streams)
+            run(c, _project(engines, inst).up(), **streams)
         except UnexpectedExit as exc:
             # Compose's last line names what blocked: "container <project>-web-1 is unhealthy".
             last = ([line.strip() for line in (exc.result.stderr or "").splitlines() if line.strip()] or [""])[-1]
@@ -398,12 +425,20 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
                                 + (f": {last}" if last else "; see its output above"),
                                 f"inspect with `inv dev {inst.n} logs`, take it down with `inv dev {inst.n} stop`") from None
     if stack.apps:
-        if not is_dry(c):
-            (inst.dir / "logs").mkdir(parents=True, exist_ok=True)
+        for_real(c, lambda: (inst.dir / "logs").mkdir(parents=True, exist_ok=True))
         run(c, pm2.start(inst, engines.pm2), **streams)
-        if not is_dry(c):
-            wait_for_apps(c, inst, engines)
+        for_real(c, lambda: wait_for_apps(c, inst, engines))
     print(ports_table(inst), file=out or sys.stdout)
+
+
+def _check_ports(c: Context, inst: Instance, engines: Engines, err: TextIO | None) -> None:
+    """The instance's host ports are free (the engine says which it holds already)."""
+    stack = inst.stack
+    state = query_state(c, stack, engines, **_only(inst)).get(inst.n)
+    preflight_ports(inst, state)
+    if stack.compose_files and not inst.engine.local:
+        print(f"note: the container ports of instance {inst.n} are on engine {inst.engine.name}, "
+              "not checked here (compose says if one is taken)", file=err or sys.stderr)
 
 
 def stop(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, err: TextIO | None = None,
@@ -416,7 +451,7 @@ def stop(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
         if present_apps is None:
             present_apps = _present_apps(c, inst, engines)
         if present_apps:
-            run(c, [*engines.pm2, "stop", pm2.app_regex(present_apps)], **streams)
+            run(c, pm2.stop_names(present_apps, engines.pm2), **streams)
     if stack.compose_files and inst.mode == "shared":
         print(f"instance {inst.n} is in shared mode: the shared infra keeps running (inv dev.infra-down)",
               file=out or sys.stdout)
@@ -425,8 +460,11 @@ def stop(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
 
 
 def _present_apps(c: Context, inst: Instance, engines: Engines) -> list[str]:
-    if is_dry(c):
-        return inst.app_names
+    """The instance's apps PM2 knows (``--dry``: all of them, as if they were there)."""
+    return for_real(c, lambda: _known_apps(c, inst, engines), dry=lambda: inst.app_names) or []
+
+
+def _known_apps(c: Context, inst: Instance, engines: Engines) -> list[str]:
     result = probe(c, pm2.jlist(engines.pm2))
     names = {str(p.get("name")) for p in parse_jlist(result.stdout)} if result.ok else set()
     return [name for name in inst.app_names if name in names]
@@ -436,9 +474,7 @@ def _down(inst: Instance, engines: Engines, volumes: bool) -> list[str]:
     """Down with the instance's files where they exist, else by project name alone (labels)."""
     from multistack.plan.render import OVERRIDE
 
-    if (inst.dir / OVERRIDE).is_file():
-        return compose.down(inst, _compose(engines, inst), volumes=volumes)
-    return compose.down_project(inst.project_name, _compose(engines, inst), volumes=volumes)
+    return _project(engines, inst, with_files=(inst.dir / OVERRIDE).is_file()).down(volumes=volumes)
 
 
 def restart(c: Context, inst: Instance, opts: Options) -> None:
@@ -449,9 +485,11 @@ def restart(c: Context, inst: Instance, opts: Options) -> None:
 
 def status(c: Context, inst: Instance, opts: Options) -> None:
     engines = _engines(c, inst.stack, engine=False, compose_cli=False)
-    if is_dry(c):
-        query_state(c, inst.stack, engines)
-        return
+    for_real(c, lambda: _print_status(c, inst, engines, opts),
+             dry=lambda: query_state(c, inst.stack, engines) and None)  # --dry: the queries, shown
+
+
+def _print_status(c: Context, inst: Instance, engines: Engines, opts: Options) -> None:
     state = query_state(c, inst.stack, engines, {inst.n}, **_only(inst))[inst.n]
     print(json.dumps([state.to_json()], indent=2) if opts.json else render_state(state))
 
@@ -462,11 +500,9 @@ def logs(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
     streams = _streams(out, err)
     background = None
     if stack.compose_files:
-        argv = compose.logs(inst, _compose(engines, inst), follow=opts.follow, tail=opts.tail)
-        if opts.follow and stack.apps and not is_dry(c):
-            from multistack.io.shell import run as run_argv
-
-            background = run_argv(c, argv, asynchronous=True, warn=True, **streams)
+        argv = _project(engines, inst).logs(follow=opts.follow, tail=opts.tail)
+        if opts.follow and stack.apps:
+            background = start_command(c, argv, warn=True, **streams)
         else:
             run(c, argv, warn=True, **streams)
     if stack.apps:
@@ -474,7 +510,7 @@ def logs(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
             run(c, pm2.logs(inst, engines.pm2, follow=opts.follow, tail=opts.tail), warn=True, **streams)
         finally:
             if background is not None:
-                background.runner.kill()
+                background.stop()
 
 
 def _streams(out: TextIO | None, err: TextIO | None) -> dict[str, Any]:
@@ -518,7 +554,7 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
         what = (f"its PM2 apps, its provisioned state in the shared infra (namespace {inst.namespace}, "
                 f"database {inst.database})" if shared else "its containers, volumes, PM2 apps")
         confirm(f"Remove instance {inst.n} ({inst.project_name}): {what} and {inst.dir}?",
-                opts.yes or is_dry(c), what=f"clean of instance {inst.n}")
+                assume_yes(c, opts.yes), what=f"clean of instance {inst.n}")
     engines = engines or _engines(c, stack, **_checked(inst))
     streams = _streams(out, err)
     if stack.apps:
@@ -534,9 +570,12 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
         run(c, _down(inst, engines, volumes=True), **streams)
         if not (inst.dir / "docker-compose.override.yml").is_file():
             _remove_labelled_volumes(c, inst, engines, streams)
-    if is_dry(c):
-        print(f"would remove {inst.dir}", file=out or sys.stdout)
-    elif inst.dir.is_dir():
+    for_real(c, lambda: _remove_folder(inst, out), dry=lambda: print(f"would remove {inst.dir}", file=out or sys.stdout))
+
+
+def _remove_folder(inst: Instance, out: TextIO | None) -> None:
+    stack = inst.stack
+    if inst.dir.is_dir():
         if inst.dir.parent != stack.root / stack.instances_dir or inst.dir.name != f"instance-{inst.n}":
             raise StackError(f"refusing to remove unexpected folder {inst.dir}")
         shutil.rmtree(inst.dir)
@@ -544,15 +583,14 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
 
 
 def _remove_labelled_volumes(c: Context, inst: Instance, engines: Engines, streams: dict[str, Any]) -> None:
-    """Without its compose files, ``down -v`` cannot know the volumes; the labels still do."""
-    if is_dry(c):
-        return
-    docker = docker_argv(inst.engine, engines.docker)
-    result = probe(c, [*docker, "volume", "ls", "--filter",
-                       f"label={compose.PROJECT_LABEL}={inst.project_name}", "--format", "{{.Name}}"])
+    """Without its compose files, ``down -v`` cannot know the volumes; the labels still do.
+
+    ``--dry`` asks nothing: there are no volumes to name yet."""
+    docker = DockerCli.on(inst.engine, engines.docker)
+    result = query(c, docker.volumes_of(inst.project_name))
     names = result.stdout.split() if result.ok else []
     if names:
-        run(c, [*docker, "volume", "rm", *names], **streams)
+        run(c, docker.volume_rm(names), **streams)
 
 
 HANDLERS = {
@@ -571,25 +609,19 @@ def existing_instances(stack: Stack, states: dict[int, InstanceState], volumes: 
     folder = stack.root / stack.instances_dir
     if folder.is_dir():
         for child in folder.iterdir():
-            if child.is_dir() and child.name.startswith("instance-") and child.name[9:].isdigit():
+            if child.is_dir() and child.name.startswith("instance-") and is_number(child.name[9:]):
                 found.add(int(child.name[9:]))
     return sorted(found)
-
-
-def _finish(action: str, outcomes: list[Any]) -> None:
-    print(summary(action, outcomes))
-    if any(not o.ok for o in outcomes):
-        raise CommandFailed(f"{action} --all failed for some instances", "see the lines prefixed with their numbers")
 
 
 def _volume_instances(c: Context, stack: Stack, engines: Engines) -> set[int]:
     from multistack.io.status import instance_of_project
 
-    if is_dry(c) or not stack.compose_files:
+    if not stack.compose_files:
         return set()
     lines: list[str] = []
-    for engine in stack_engines(stack):
-        result = probe(c, compose.volumes_all(docker_argv(engine, engines.docker)))
+    for engine in stack.engines:  # --dry: not asked, no volumes yet
+        result = query(c, DockerCli.on(engine, engines.docker).volumes_all())
         lines += result.stdout.splitlines() if result.ok else []
     found = set()
     for line in lines:
@@ -602,11 +634,9 @@ def _volume_instances(c: Context, stack: Stack, engines: Engines) -> set[int]:
 
 def _locked(c: Context, stack: Stack, n: int, action: str) -> Any:
     """The instance's lock, except under --dry (which must not write anything)."""
-    from contextlib import nullcontext
-
     from multistack.io.locks import instance_lock
 
-    return nullcontext() if is_dry(c) else instance_lock(stack, n, action)
+    return guard(c, lambda: instance_lock(stack, n, action))
 
 
 def _query_all(c: Context, stack: Stack, engines: Engines, say: bool = True
@@ -614,7 +644,7 @@ def _query_all(c: Context, stack: Stack, engines: Engines, say: bool = True
     """Every engine's containers; with ``engines:`` an unreachable one is said on stderr and
     returned (its instances fail, the others go on), without it the one engine is an error."""
     states, unreachable = query_engines(c, stack, engines)
-    if unreachable and not placed(stack):
+    if unreachable and not stack.engines_declared:
         raise next(iter(unreachable.values()))
     for error in unreachable.values() if say else ():
         print(error.line(), file=sys.stderr)
@@ -623,29 +653,30 @@ def _query_all(c: Context, stack: Stack, engines: Engines, say: bool = True
 
 def stop_all(c: Context, stack: Stack, opts: Options) -> None:
     engines = _engines(c, stack, engine=False)
-    states, unreachable = _query_all(c, stack, engines) if not is_dry(c) else ({}, {})
+    states, unreachable = for_real(c, lambda: _query_all(c, stack, engines), dry=lambda: ({}, {})) or ({}, {})
     instances = existing_instances(stack, states)
-    apps = [a.name for s in states.values() for a in s.apps if a.status == "online"]
-    if is_dry(c):
-        apps = [name for n in instances for name in plan_instance(stack, n).app_names]
+    apps = for_real(c, lambda: [a.name for s in states.values() for a in s.apps if a.status == "online"],
+                    dry=lambda: [name for n in instances for name in instance_plan(stack, n).app_names]) or []
     if apps:
-        run(c, [*engines.pm2, "stop", pm2.app_regex(apps)], hide="stdout")
+        run(c, pm2.stop_names(apps, engines.pm2), hide="stdout")
 
     def job(n: int, out: TextIO, err: TextIO) -> None:
-        inst = plan_instance(stack, n)
+        inst = instance_plan(stack, n)
         if inst.engine.name in unreachable:  # its apps are stopped (above); its containers cannot be
             raise unreachable[inst.engine.name]
         with _locked(c, stack, n, "stop --all"):
             stop(c, inst, opts, out, err, engines=engines, present_apps=[])
 
-    _finish("stop", fan_out(instances, job))
+    finish("stop", fan_out(instances, job, max_workers=workers(c, 8)))
 
 
 def status_all(c: Context, stack: Stack, opts: Options) -> None:
     engines = _engines(c, stack, engine=False, compose_cli=False)  # two processes: docker ps, pm2 jlist
-    if is_dry(c):
-        query_state(c, stack, engines)
-        return
+    for_real(c, lambda: _print_status_all(c, stack, engines, opts),
+             dry=lambda: query_state(c, stack, engines) and None)  # --dry: the queries, shown
+
+
+def _print_status_all(c: Context, stack: Stack, engines: Engines, opts: Options) -> None:
     states, unreachable = _query_all(c, stack, engines, say=False)  # said once, at the end
     instances = existing_instances(stack, states)
     full = collect(stack, [], [], set(instances))
@@ -663,33 +694,32 @@ def status_all(c: Context, stack: Stack, opts: Options) -> None:
 
 def logs_all(c: Context, stack: Stack, opts: Options) -> None:
     engines = _engines(c, stack, engine=False)
-    states = query_state(c, stack, engines) if not is_dry(c) else {}
+    states = for_real(c, lambda: query_state(c, stack, engines), dry=dict) or {}
     instances = existing_instances(stack, states)
 
     def job(n: int, out: TextIO, err: TextIO) -> None:
-        logs(c, plan_instance(stack, n), opts, out, err)
+        logs(c, instance_plan(stack, n), opts, out, err)
 
-    _finish("logs", fan_out(instances, job))
+    finish("logs", fan_out(instances, job, max_workers=workers(c, 8)))
 
 
 def clean_all(c: Context, stack: Stack, opts: Options) -> None:
     engines = _engines(c, stack, engine=False)
-    states = query_state(c, stack, engines) if not is_dry(c) else {}
+    states = for_real(c, lambda: query_state(c, stack, engines), dry=dict) or {}
     instances = existing_instances(stack, states, _volume_instances(c, stack, engines))
     if not instances:
         print("no instances to clean")
         return
     confirm(f"Remove instances {', '.join(map(str, instances))}: containers, volumes, PM2 apps and folders?",
-            opts.yes or is_dry(c), what="clean --all")
+            assume_yes(c, opts.yes), what="clean --all")
 
     def job(n: int, out: TextIO, err: TextIO) -> None:
-        present = [a.name for a in states[n].apps] if n in states else []
-        if is_dry(c):
-            present = plan_instance(stack, n).app_names
+        present = for_real(c, lambda: [a.name for a in states[n].apps] if n in states else [],
+                           dry=lambda: instance_plan(stack, n).app_names) or []
         with _locked(c, stack, n, "clean --all"):
-            clean(c, plan_instance(stack, n), opts, out, err, engines=engines, present_apps=present, confirmed=True)
+            clean(c, instance_plan(stack, n), opts, out, err, engines=engines, present_apps=present, confirmed=True)
 
-    _finish("clean", fan_out(instances, job))
+    finish("clean", fan_out(instances, job, max_workers=workers(c, 8)))
 
 
 ALL_HANDLERS = {"stop": stop_all, "status": status_all, "logs": logs_all, "clean": clean_all}

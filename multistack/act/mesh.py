@@ -1,10 +1,10 @@
 """The mesh: one shared infrastructure stack beside the per-instance stacks (pure core).
 
-``stack.yaml``'s ``mesh:`` section is validated here into frozen dataclasses
-(every mistake a :class:`StackError` naming the key path, e.g.
-``stack.yaml: mesh.profiles.db: ...``); the environment is resolved from the
-active env file; and every ``docker compose`` command is built here as an
-argument list, run elsewhere through ``shell.run``.
+``stack.yaml``'s ``mesh:`` section is validated when the stack is loaded
+(:mod:`multistack.model.mesh`, :attr:`Stack.mesh`); here the files it names
+are checked, the environment is resolved from the active env file, and every
+``docker compose`` command is built as an argument list, run elsewhere
+through ``shell.run``.
 
 The traps this module is shaped around (see FIELD_NOTES):
 
@@ -20,237 +20,28 @@ The traps this module is shaped around (see FIELD_NOTES):
 """
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from multistack.plan.compose import ALL_PROFILES, DEFAULT_COMPOSE, PROJECT_LABEL
+from multistack.plan.compose import DEFAULT_COMPOSE, EVERY_PROFILE, ComposeCli, ComposeProject, DockerCli
 from multistack.errors import StackError
-from multistack.model.stack import Stack, _kind, _Node
+from multistack.model.mesh import (  # noqa: F401 - InitStep, parse_profiles: the mesh's model, for the tasks
+    ALL,
+    Environment,
+    InitStep,
+    Mesh,
+    parse_profiles,
+)
+from multistack.model.names import HOSTNAME_RE, is_number
+from multistack.model.stack import Stack
 
 #: The key of the active env file that names its environment.
 ENVIRONMENT_KEY = "ENVIRONMENT"
-#: The profile word meaning "every profile" (``--profile '*'``).
-ALL = "all"
-
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
-#: Names the hostname templates get from multistack; ``vars`` may not shadow them.
-RESERVED_VARS = ("environment", "project", "mesh_project", "env", "host", "name")
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A compose profile and the services stack.yaml says it holds."""
-
-    name: str
-    services: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Environment:
-    """One environment: its override file(s), env template, hosts-file address, variables."""
-
-    name: str
-    compose_files: tuple[str, ...]
-    template: str
-    address: str = "127.0.0.1"
-    variables: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class InitStep:
-    """One init-data step: a command run in a running service (``compose exec -T``)."""
-
-    service: str
-    command: tuple[str, ...]  # argv inside the container; a string in stack.yaml becomes sh -c
-    name: str = ""
-
-    def describe(self, index: int) -> str:
-        return f"init-data step {index} ({self.name or self.service})"
-
-
-@dataclass(frozen=True)
-class Mesh:
-    """A validated ``mesh:`` section. Paths are relative to :attr:`root`."""
-
-    root: Path
-    stack_file: str  # stack.yaml's file name, for messages
-    stack_project: str  # stack.yaml's `project`
-    project: str  # the compose project name
-    compose_files: tuple[str, ...]  # the base file, then the default override
-    env_file: str  # the active env file (git-ignored)
-    profiles: tuple[Profile, ...]
-    environments: tuple[Environment, ...]
-    default_profile: str = ALL
-    hostnames: tuple[tuple[str, str], ...] = ()  # name -> jinja2 template
-    url: str = "https://{{ host }}"
-    init_data: tuple[InitStep, ...] = ()
-
-    @property
-    def env_path(self) -> Path:
-        return self.root / self.env_file
-
-    @property
-    def profile_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.profiles)
-
-    @property
-    def environment_names(self) -> tuple[str, ...]:
-        return tuple(e.name for e in self.environments)
-
-    @property
-    def services(self) -> tuple[str, ...]:
-        """Every declared service, in profile order, once."""
-        seen: dict[str, None] = {}
-        for profile in self.profiles:
-            for svc in profile.services:
-                seen.setdefault(svc, None)
-        return tuple(seen)
-
-    def environment(self, name: str) -> Environment:
-        for env in self.environments:
-            if env.name == name:
-                return env
-        raise StackError(f"unknown environment {name!r}; valid: {', '.join(self.environment_names)}",
-                         f"use one of {', '.join(self.environment_names)}, or add it under mesh.environments "
-                         f"in {self.stack_file}")
-
-    def profile_of(self, service: str) -> str:
-        """The profile(s) a service belongs to, comma-joined; "" for an undeclared one."""
-        return ",".join(p.name for p in self.profiles if service in p.services)
-
-
-# --------------------------------------------------------------------------
-# Parsing
-
-
-def parse_mesh(stack: Stack) -> Mesh:
-    """Validate ``stack.sections["mesh"]`` (pure: no file access)."""
-    file = stack.path.name
-    if "mesh" not in stack.sections:
-        raise StackError(f"{file}: no `mesh:` section", "add one (see docs/mesh.md) to use `inv mesh.*`")
-    node = _Node(stack.sections["mesh"], "mesh", file)
-    project = node.string("project", f"{stack.project}-mesh", pattern=_NAME_RE,
-                          what="compose project name (lowercase letters, digits, - and _)")
-    compose_files = node.strings("compose")
-    if not compose_files:
-        node.fail("missing required key 'compose'", hint="list the base compose file, then the default override")
-    env_file = node.string("env_file", "env/.env")
-    profiles = _profiles(node.child("profiles"))
-    default_profile = node.string("default_profile", ALL)
-    environments = _environments(node.child("environments"))
-    hostnames = _hostnames(node.child("hostnames"))
-    url = node.string("url", "https://{{ host }}")
-    steps = _init_data(node, profiles)
-    node.done()
-    mesh = Mesh(root=stack.root, stack_file=file, stack_project=stack.project, project=project,
-                compose_files=compose_files, env_file=env_file, profiles=profiles, environments=environments,
-                default_profile=default_profile, hostnames=hostnames, url=url, init_data=steps)
-    try:
-        parse_profiles(mesh, default_profile)
-    except StackError as exc:
-        node.fail(exc.message, "default_profile", exc.hint)
-    for env in environments:
-        if env.template == env_file:
-            node.fail(f"the active env file {env_file} cannot also be a template",
-                      f"environments.{env.name}.template", "templates are committed; the active file is git-ignored")
-    return mesh
-
-
-def _profiles(node: _Node) -> tuple[Profile, ...]:
-    if not node.data:
-        node.fail("needs at least one profile", hint="e.g. `db: [postgres, pgbouncer]`")
-    profiles = []
-    for name, value in node.items():
-        if name == ALL or not _NAME_RE.match(name):
-            node.fail(f"{name!r} is not a valid profile name" + (" (`all` means every profile)" if name == ALL else ""),
-                      name)
-        if not isinstance(value, list) or not value:
-            node.fail(f"must be a non-empty list of compose service names, got {_kind(value)}", name)
-        for svc in value:
-            if not isinstance(svc, str) or not _SERVICE_RE.match(svc):
-                node.fail(f"{svc!r} is not a valid compose service name", name)
-        if len(set(value)) != len(value):
-            node.fail("lists a service twice", name)
-        profiles.append(Profile(name, tuple(value)))
-    return tuple(profiles)
-
-
-def _environments(node: _Node) -> tuple[Environment, ...]:
-    if not node.data:
-        node.fail("needs at least one environment",
-                  hint="e.g. `local: {compose: ..., template: env/local.env.example}`")
-    envs = []
-    for name, value in node.items():  # the raw value: a YAML key such as 1 is not the string "1"
-        if not _NAME_RE.match(name) or name.isdigit():
-            node.fail("environment names are lowercase letters, digits, - and _, not only digits "
-                      "(a number answers the prompt's menu)", name)
-        env = _Node(value, node.where(name), node.file)
-        files = env.strings("compose")
-        if not files:
-            env.fail("missing required key 'compose'", hint="this environment's override file")
-        template = env.string("template")
-        if template is None:
-            env.fail("missing required key 'template'", hint=f"e.g. env/{name}.env.example")
-        address = env.string("address", "127.0.0.1")
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            env.fail(f"{address!r} is not an IP address", "address", "the address hosts-file lines point at")
-        variables = env.env_map("vars")
-        for key, _value in variables:
-            if key in RESERVED_VARS:
-                env.fail(f"{key!r} is set by multistack", f"vars.{key}", "rename the variable")
-        env.done()
-        envs.append(Environment(name, files, template, address, variables))
-    return tuple(envs)
-
-
-def _hostnames(node: _Node) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for name, value in node.items():
-        if not _SERVICE_RE.match(name):
-            node.fail("is not a valid name (letters, digits, ., - and _)", name)
-        if not isinstance(value, str) or not value:
-            node.fail(f"must be a hostname template string, got {_kind(value)}", name)
-        pairs.append((name, value))
-    return tuple(pairs)
-
-
-def _init_data(node: _Node, profiles: tuple[Profile, ...]) -> tuple[InitStep, ...]:
-    raw = node.get("init_data", [])
-    if not isinstance(raw, list):
-        node.fail(f"must be a list of {{service, command}}, got {_kind(raw)}", "init_data")
-    known = {svc for p in profiles for svc in p.services}
-    steps = []
-    for i, item in enumerate(raw):
-        step = _Node(item, f"mesh.init_data[{i}]", node.file)
-        service = step.string("service", pattern=_SERVICE_RE, what="compose service name")
-        if service is None:
-            step.fail("missing required key 'service'", hint="the compose service to run the command in")
-        if service not in known:
-            step.fail(f"{service!r} is in no profile; known: {', '.join(sorted(known))}", "service")
-        command = step.get("command")
-        if isinstance(command, str) and command.strip():
-            argv: tuple[str, ...] = ("sh", "-c", command)
-        elif isinstance(command, list) and command and all(isinstance(a, str) for a in command):
-            argv = tuple(command)
-        else:
-            step.fail("must be a command string (run with sh -c) or a list of arguments", "command")
-        name = step.string("name")
-        step.done()
-        steps.append(InitStep(service, argv, name or ""))
-    return tuple(steps)
 
 
 def check_mesh_files(mesh: Mesh) -> None:
-    """Every file the mesh names exists (kept out of parse_mesh, which is pure)."""
+    """Every file the mesh names exists (I/O: kept out of parsing, which is pure)."""
     named = [("mesh.compose", f) for f in mesh.compose_files]
     for env in mesh.environments:
         named += [(f"mesh.environments.{env.name}.compose", f) for f in env.compose_files]
@@ -261,31 +52,15 @@ def check_mesh_files(mesh: Mesh) -> None:
 
 
 def load_mesh(stack: Stack) -> Mesh:
-    mesh = parse_mesh(stack)
-    check_mesh_files(mesh)
-    return mesh
+    """The stack's mesh, its files checked; a StackError when stack.yaml declares none."""
+    if stack.mesh is None:
+        raise StackError(f"{stack.path.name}: no `mesh:` section", "add one (see docs/mesh.md) to use `inv mesh.*`")
+    check_mesh_files(stack.mesh)
+    return stack.mesh
 
 
 # --------------------------------------------------------------------------
 # Profiles and environments
-
-
-def parse_profiles(mesh: Mesh, text: str | None) -> tuple[str, ...]:
-    """``--profile`` words (comma-separated) -> profile names; ``("all",)`` for every profile."""
-    words = [w.strip() for w in (text or mesh.default_profile).split(",") if w.strip()]
-    valid = (ALL, *mesh.profile_names)
-    if not words:
-        raise StackError("empty --profile", f"use one of: {', '.join(valid)}")
-    for word in words:
-        if word not in valid:
-            raise StackError(f"unknown profile {word!r}; valid: {', '.join(valid)}",
-                             f"use --profile with one of {', '.join(valid)} (several: --profile db,mesh)")
-    if ALL in words:
-        if len(words) > 1:
-            raise StackError(f"`{ALL}` already means every profile: --profile {','.join(words)}",
-                             f"use --profile {ALL} alone")
-        return (ALL,)
-    return tuple(dict.fromkeys(words))
 
 
 def profile_services(mesh: Mesh, profiles: Sequence[str]) -> tuple[str, ...]:
@@ -400,7 +175,7 @@ def environment_menu(mesh: Mesh) -> str:
 def pick_environment(mesh: Mesh, answer: str) -> Environment:
     """A menu answer (number or name) -> the environment."""
     answer = answer.strip()
-    if answer.isdigit() and 1 <= int(answer) <= len(mesh.environments):
+    if is_number(answer) and 1 <= int(answer) <= len(mesh.environments):
         return mesh.environments[int(answer) - 1]
     if answer in mesh.environment_names:
         return mesh.environment(answer)
@@ -441,7 +216,7 @@ def hostnames(mesh: Mesh, env: Environment, values: Mapping[str, str | None]) ->
     for name, template in mesh.hostnames:
         where = f"{mesh.stack_file}: mesh.hostnames.{name} ({env.name})"
         host = render_string(template, variables, where=where).strip()
-        if not _HOSTNAME_RE.match(host):
+        if not HOSTNAME_RE.fullmatch(host):
             raise StackError(f"{where}: renders to {host!r}, not a valid hostname",
                              "check the template and the variables it uses (lowercase letters, digits, - and .)")
         out[name] = host
@@ -467,28 +242,36 @@ def hosts_lines(mesh: Mesh, env: Environment, values: Mapping[str, str | None]) 
 # Command lines (pure)
 
 
+def profiles_of(profiles: Sequence[str]) -> tuple[str, ...]:
+    """stack.yaml's profile words as compose's: ``all`` is ``*``."""
+    return (EVERY_PROFILE,) if tuple(profiles) == (ALL,) else tuple(profiles)
+
+
 def profile_args(profiles: Sequence[str]) -> list[str]:
-    if tuple(profiles) == (ALL,):
-        return list(ALL_PROFILES)
     args: list[str] = []
-    for name in profiles:
+    for name in profiles_of(profiles):
         args += ["--profile", name]
     return args
 
 
+def compose_project(mesh: Mesh, env: Environment | None, compose: Sequence[str] = DEFAULT_COMPOSE,
+                    env_file: Path | None = None) -> ComposeProject:
+    """``docker compose -p NAME -f base -f override -f env-override --env-file env/.env``;
+    without an environment, the project by name alone."""
+    files = (*mesh.compose_files, *env.compose_files) if env is not None else ()
+    project = ComposeProject.for_mesh(mesh.project, mesh.root, files,
+                                      None if env is None else (env_file or mesh.env_path))
+    return ComposeProject(project.name, project.files, project.env_files, ComposeCli(tuple(compose)))
+
+
 def project_args(mesh: Mesh, env: Environment, compose: Sequence[str] = DEFAULT_COMPOSE,
                  env_file: Path | None = None) -> list[str]:
-    """``docker compose -p NAME -f base -f override -f env-override --env-file env/.env``."""
-    argv = [*compose, "-p", mesh.project]
-    for rel in (*mesh.compose_files, *env.compose_files):
-        argv += ["-f", str(mesh.root / rel)]
-    return argv + ["--env-file", str(env_file or mesh.env_path)]
+    return compose_project(mesh, env, compose, env_file).args()
 
 
 def up(mesh: Mesh, env: Environment, profiles: Sequence[str], compose: Sequence[str] = DEFAULT_COMPOSE,
        wait: bool = True) -> list[str]:
-    argv = [*project_args(mesh, env, compose), *profile_args(profiles), "up", "-d"]
-    return argv + ["--wait"] if wait else argv
+    return compose_project(mesh, env, compose).up(wait=wait, remove_orphans=False, profiles=profiles_of(profiles))
 
 
 def down(mesh: Mesh, env: Environment | None, profiles: Sequence[str] | None = None,
@@ -501,32 +284,24 @@ def down(mesh: Mesh, env: Environment | None, profiles: Sequence[str] | None = N
     if profiles and tuple(profiles) != (ALL,):
         if env is None:
             raise StackError("down of one profile needs the active env file", "run `inv mesh.env ENV` first")
-        argv = [*project_args(mesh, env, compose), *profile_args(profiles), "down"]
-    else:
-        base = project_args(mesh, env, compose) if env is not None else [*compose, "-p", mesh.project]
-        argv = [*base, *profile_args((ALL,)), "down", "--remove-orphans"]
-    return argv + ["--volumes"] if volumes else argv
+        return compose_project(mesh, env, compose).down(volumes, remove_orphans=False, profiles=profiles_of(profiles))
+    return compose_project(mesh, env, compose).down(volumes)
 
 
 def logs(mesh: Mesh, env: Environment, services: Sequence[str] = (), compose: Sequence[str] = DEFAULT_COMPOSE,
          follow: bool = False, tail: int | None = None) -> list[str]:
-    argv = [*project_args(mesh, env, compose), *profile_args((ALL,)), "logs", "--no-color"]
-    if follow:
-        argv.append("--follow")
-    if tail is not None:
-        argv += ["--tail", str(tail)]
-    return argv + list(services)
+    return compose_project(mesh, env, compose).logs(follow, tail, services, profiles=(EVERY_PROFILE,))
 
 
 def exec_step(mesh: Mesh, env: Environment, step: InitStep, compose: Sequence[str] = DEFAULT_COMPOSE) -> list[str]:
     """``compose exec -T``: no TTY, so steps run the same from a terminal, a script or CI."""
-    return [*project_args(mesh, env, compose), *profile_args((ALL,)), "exec", "-T", step.service, *step.command]
+    return compose_project(mesh, env, compose).exec(step.service, step.command, profiles=(EVERY_PROFILE,))
 
 
 def config_services(mesh: Mesh, env: Environment, profiles: Sequence[str],
                     compose: Sequence[str] = DEFAULT_COMPOSE, env_file: Path | None = None) -> list[str]:
     """The services compose itself selects for these profiles (checked against stack.yaml)."""
-    return [*project_args(mesh, env, compose, env_file), *profile_args(profiles), "config", "--services"]
+    return compose_project(mesh, env, compose, env_file).config_services(profiles_of(profiles))
 
 
 PS_FORMAT = ('{"service":{{json (.Label "com.docker.compose.service")}},"name":{{json .Names}},'
@@ -535,7 +310,7 @@ PS_FORMAT = ('{"service":{{json (.Label "com.docker.compose.service")}},"name":{
 
 def ps(mesh: Mesh, docker: str = "docker") -> list[str]:
     """One ``docker ps`` by project label: works with or without the env file."""
-    return [docker, "ps", "-a", "--filter", f"label={PROJECT_LABEL}={mesh.project}", "--format", PS_FORMAT]
+    return DockerCli(docker).ps_project(mesh.project, PS_FORMAT)
 
 
 # --------------------------------------------------------------------------

@@ -109,6 +109,21 @@ def fan_out(instances: Sequence[int | str], job: Job,
 
 
 def summary(action: str, outcomes: Sequence[Outcome]) -> str:
+    """``stop --all: 2 ok, 1 failed (instances 3)``."""
     failed = [o.instance for o in outcomes if not o.ok]
     text = f"{action} --all: {len(outcomes) - len(failed)} ok, {len(failed)} failed"
     return text + (f" (instances {', '.join(map(str, failed))})" if failed else "")
+
+
+def failures(outcomes: Sequence[Outcome]) -> dict[str, str]:
+    """Job name -> its error line, for the jobs that failed."""
+    return {str(o.instance): o.error for o in outcomes if o.error is not None}
+
+
+def finish(action: str, outcomes: Sequence[Outcome]) -> None:
+    """Print the summary; some failed: exit 1 (``CommandFailed``) after the others were done."""
+    from multistack.errors import CommandFailed
+
+    print(summary(action, outcomes))
+    if failures(outcomes):
+        raise CommandFailed(f"{action} --all failed for some instances", "see the lines prefixed with their numbers")

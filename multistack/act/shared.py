@@ -26,42 +26,27 @@ prints the exact commands and creates nothing.
 """
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence, TextIO, Union
+from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
-from multistack.plan.compose import ALL_PROFILES, DEFAULT_COMPOSE
+from multistack.plan.compose import DEFAULT_COMPOSE, ComposeCli, ComposeProject
 from multistack.errors import CommandFailed, StackError
+from multistack.io.shell import for_real
+from multistack.model.provision import HOST, MODES, Command, Step
 
 if TYPE_CHECKING:
     from invoke import Context
 
     from multistack.plan.instance import Instance
-    from multistack.model.stack import Stack, _Node
+    from multistack.model.stack import Stack
 
-MODES = ("isolated", "shared")
-DEFAULT_MODE = "isolated"
 #: ``--shared``/``--isolated`` given to ``start`` stick to the instance (until clean) in this file.
 MODE_FILE = "mode"
-HOST = "host"
-_SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_STEP_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-Command = Union[str, tuple[str, ...]]
 
 
 # --------------------------------------------------------------------------
 # Mode
-
-
-def stack_mode(stack: Stack) -> str:
-    """``mode:`` of stack.yaml, default isolated."""
-    value = stack.sections.get("mode", DEFAULT_MODE)
-    if value not in MODES:
-        raise StackError(f"{stack.path.name}: mode: must be one of {', '.join(MODES)}, got {value!r}",
-                         "isolated runs one infra per instance; shared runs it once")
-    return value
 
 
 def recorded_mode(stack: Stack, n: int) -> str | None:
@@ -79,7 +64,14 @@ def resolve_mode(stack: Stack, n: int, flag: str | None = None) -> str:
         if flag not in MODES:
             raise StackError(f"unknown mode {flag!r}", f"use one of: {', '.join(MODES)}")
         return flag
-    return recorded_mode(stack, n) or stack_mode(stack)
+    return recorded_mode(stack, n) or stack.mode
+
+
+def instance_plan(stack: Stack, n: int, flag: str | None = None) -> Instance:
+    """Instance ``n`` planned in its mode: the flag, else the remembered one, else the stack's."""
+    from multistack.plan.instance import plan_instance
+
+    return plan_instance(stack, n, resolve_mode(stack, n, flag))
 
 
 def remember_mode(inst: Instance) -> None:
@@ -92,63 +84,6 @@ def remember_mode(inst: Instance) -> None:
 
 
 # --------------------------------------------------------------------------
-# The provision: section
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    create: Command
-    exists: Command | None = None
-    teardown: Command | None = None
-    run_in: str = HOST  # or a compose service of the shared project
-
-
-def parse_steps(stack: Stack) -> tuple[Step, ...]:
-    """Validate ``provision:`` (a mapping of step name to step, run in the order written)."""
-    from multistack.model.stack import _Node
-
-    raw = stack.sections.get("provision")
-    if raw is None:
-        return ()
-    top = _Node(raw, "provision", stack.path.name)
-    steps = []
-    for name, value in top.items():
-        if not _STEP_RE.match(name):
-            top.fail("step names are lowercase letters, digits, - and _", name)
-        if not isinstance(value, dict):
-            top.fail("must be a mapping with at least `create`", name)
-        node = _Node(value, top.where(name), top.file)  # the raw value: a YAML key 1 is not "1"
-        create = _command(node, "create")
-        if create is None:
-            node.fail("missing required key 'create'", hint="the command that creates the thing, idempotently")
-        exists = _command(node, "exists")
-        teardown = _command(node, "teardown")
-        run_in = node.string("run_in", HOST)
-        if run_in != HOST:
-            if not _SERVICE_RE.match(run_in):
-                node.fail(f"{run_in!r} is neither `host` nor a compose service name", "run_in")
-            if not stack.compose_files:
-                node.fail(f"runs in compose service {run_in!r} but the stack lists no compose files", "run_in",
-                          "use `run_in: host`, or list the shared infra's compose files under compose.files")
-        node.done()
-        steps.append(Step(name, create, exists, teardown, run_in))
-    return tuple(steps)
-
-
-def _command(node: _Node, key: str) -> Command | None:
-    value = node.get(key)
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip():
-        return value
-    if isinstance(value, list) and value and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
-        return tuple(str(v) for v in value)
-    node.fail("must be a shell command string or a non-empty list of arguments", key)
-    return None
-
-
-# --------------------------------------------------------------------------
 # Commands (pure)
 
 
@@ -157,21 +92,23 @@ def shared_project(stack: Stack) -> str:
     return f"{stack.project}-shared"
 
 
+def shared_compose(stack: Stack, compose: Sequence[str] = DEFAULT_COMPOSE) -> ComposeProject:
+    """The shared infra's compose project (the stack's files, on the default engine)."""
+    project = ComposeProject.for_shared(shared_project(stack), stack.root, stack.compose_files)
+    return ComposeProject(project.name, project.files, project.env_files, ComposeCli(tuple(compose)))
+
+
 def shared_compose_args(stack: Stack, compose: Sequence[str] = DEFAULT_COMPOSE) -> list[str]:
-    argv = [*compose, "-p", shared_project(stack)]
-    for rel in stack.compose_files:
-        argv += ["-f", str(stack.root / rel)]
-    return argv
+    return shared_compose(stack, compose).args()
 
 
 def infra_up(stack: Stack, compose: Sequence[str] = DEFAULT_COMPOSE) -> list[str]:
     """The shared infra on the compose files' own ports (the base ports, instance 0's)."""
-    return [*shared_compose_args(stack, compose), "up", "-d", "--remove-orphans", "--wait"]
+    return shared_compose(stack, compose).up()
 
 
 def infra_down(stack: Stack, compose: Sequence[str] = DEFAULT_COMPOSE, volumes: bool = False) -> list[str]:
-    argv = [*shared_compose_args(stack, compose), *ALL_PROFILES, "down", "--remove-orphans"]
-    return argv + ["--volumes"] if volumes else argv
+    return shared_compose(stack, compose).down(volumes=volumes)
 
 
 def render_command(command: Command, variables: dict[str, Any], where: str) -> list[str]:
@@ -193,7 +130,7 @@ def step_argv(step: Step, which: str, inst: Instance, compose: Sequence[str] = D
                           where=f"{inst.stack.path.name}: provision.{step.name}.{which}")
     if step.run_in == HOST:
         return argv
-    return [*shared_compose_args(inst.stack, compose), "exec", "-T", step.run_in, *argv]
+    return shared_compose(inst.stack, compose).exec(step.run_in, argv)
 
 
 # --------------------------------------------------------------------------
@@ -201,7 +138,9 @@ def step_argv(step: Step, which: str, inst: Instance, compose: Sequence[str] = D
 
 
 @dataclass(frozen=True)
-class Outcome:
+class StepOutcome:
+    """What one provision step did for an instance (a job's outcome is act.parallel.Outcome)."""
+
     step: str
     state: str  # created | present | ran | would create | removed | absent | no teardown | would remove
 
@@ -212,11 +151,11 @@ class Outcome:
 
 
 def provision(c: Context, inst: Instance, compose: Sequence[str] = DEFAULT_COMPOSE,
-              out: TextIO | None = None, err: TextIO | None = None) -> list[Outcome]:
+              out: TextIO | None = None, err: TextIO | None = None) -> list[StepOutcome]:
     """Run every step's ``create`` that is needed, in order; say what each did."""
-    from multistack.model.namespaces import check_stack
+    from multistack.plan.namespaces import check_stack
 
-    steps = parse_steps(inst.stack)
+    steps = inst.stack.provision
     if not steps:
         return []
     check_stack(inst.stack)
@@ -224,29 +163,21 @@ def provision(c: Context, inst: Instance, compose: Sequence[str] = DEFAULT_COMPO
     outcomes = []
     for step in steps:
         if step.exists is not None and _exists(c, step, inst, compose, variables, err):
-            outcomes.append(Outcome(step.name, "present"))
+            outcomes.append(StepOutcome(step.name, "present"))
             continue
         _act(c, step, "create", inst, compose, variables, out, err)
-        if _dry(c):
-            outcomes.append(Outcome(step.name, "would create"))
-        elif step.exists is None:
-            outcomes.append(Outcome(step.name, "ran"))
-        elif _exists(c, step, inst, compose, variables, err):
-            outcomes.append(Outcome(step.name, "created"))
-        else:
-            raise CommandFailed(f"instance {inst.n}: provision step {step.name!r}: `create` succeeded but "
-                                "`exists` still prints nothing",
-                                f"check that provision.{step.name}.exists and .create name the same thing")
+        state = for_real(c, lambda: _created(c, step, inst, compose, variables, err), dry=lambda: "would create")
+        outcomes.append(StepOutcome(step.name, state or "would create"))
     _report(inst, "provision", outcomes, out)
     return outcomes
 
 
 def teardown(c: Context, inst: Instance, compose: Sequence[str] = DEFAULT_COMPOSE,
-             out: TextIO | None = None, err: TextIO | None = None) -> list[Outcome]:
+             out: TextIO | None = None, err: TextIO | None = None) -> list[StepOutcome]:
     """Run the steps' ``teardown`` for this instance only, in reverse order."""
-    from multistack.model.namespaces import check_stack
+    from multistack.plan.namespaces import check_stack
 
-    steps = parse_steps(inst.stack)
+    steps = inst.stack.provision
     if not steps:
         return []
     check_stack(inst.stack)  # never tear down a name another instance shares
@@ -254,24 +185,33 @@ def teardown(c: Context, inst: Instance, compose: Sequence[str] = DEFAULT_COMPOS
     outcomes = []
     for step in reversed(steps):
         if step.teardown is None:
-            outcomes.append(Outcome(step.name, "no teardown"))
+            outcomes.append(StepOutcome(step.name, "no teardown"))
             continue
-        if step.exists is not None and not _dry(c) and not _exists(c, step, inst, compose, variables, err):
-            outcomes.append(Outcome(step.name, "absent"))
+        # --dry does not ask `exists` here: it shows the teardown itself
+        if step.exists is not None and for_real(c, lambda: not _exists(c, step, inst, compose, variables, err),
+                                                dry=lambda: False):
+            outcomes.append(StepOutcome(step.name, "absent"))
             continue
         _act(c, step, "teardown", inst, compose, variables, out, err)
-        outcomes.append(Outcome(step.name, "would remove" if _dry(c) else "removed"))
+        outcomes.append(StepOutcome(step.name, for_real(c, lambda: "removed", dry=lambda: "would remove") or "removed"))
     _report(inst, "teardown", outcomes, out)
     return outcomes
 
 
-def _dry(c: Context) -> bool:
-    from multistack.io.shell import is_dry
-
-    return is_dry(c)
+def _created(c: Context, step: Step, inst: Instance, compose: Sequence[str], variables: dict[str, Any],
+             err: TextIO | None) -> str:
+    """After ``create``: ``ran`` without an ``exists`` check, ``created`` when it now says so."""
+    if step.exists is None:
+        return "ran"
+    if _exists(c, step, inst, compose, variables, err):
+        return "created"
+    raise CommandFailed(f"instance {inst.n}: provision step {step.name!r}: `create` succeeded but "
+                        "`exists` still prints nothing",
+                        f"check that provision.{step.name}.exists and .create name the same thing")
 
 
 def _streams(out: TextIO | None, err: TextIO | None) -> dict[str, Any]:
+    """Explicit streams mean "beside other instances" (clean --all): shell.run then gives no stdin."""
     return {k: v for k, v in (("out_stream", out), ("err_stream", err)) if v is not None}
 
 
@@ -306,16 +246,16 @@ def _act(c: Context, step: Step, which: str, inst: Instance, compose: Sequence[s
                             f"(exit {result.exited})", "its output above says why; fix it and rerun")
 
 
-def _report(inst: Instance, action: str, outcomes: list[Outcome], out: TextIO | None) -> None:
+def _report(inst: Instance, action: str, outcomes: list[StepOutcome], out: TextIO | None) -> None:
     stream = out or sys.stdout
     width = max(len(o.step) for o in outcomes)
     print(f"{action} of instance {inst.n} (namespace {inst.namespace}):", file=stream)
     for outcome in outcomes:
         print(outcome.line(width), file=stream)
-    print(summary(inst, action, outcomes), file=stream)
+    print(step_summary(inst, action, outcomes), file=stream)
 
 
-def summary(inst: Instance, action: str, outcomes: list[Outcome]) -> str:
+def step_summary(inst: Instance, action: str, outcomes: list[StepOutcome]) -> str:
     """One line: what changed. ``nothing new`` is what a second ``start`` must say."""
     count = {state: sum(1 for o in outcomes if o.state == state) for state in {o.state for o in outcomes}}
     if action == "provision":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from multistack.cli.program import task, user_errors
+from multistack.cli.exits import task, user_errors
 
 HELP = {
     "arg": "instance number and/or action, given positionally: `inv dev 1 start`",
@@ -56,7 +56,7 @@ def use(c: Context, arg: list[str] | None = None, clear: bool = False) -> None:
     """Set this workspace's default instance for `inv dev` ($MULTISTACK_INSTANCE overrides it); no N prints it."""
     from multistack.cli.words import default_file, default_instance
     from multistack.errors import StackError
-    from multistack.plan.instance import parse_instance_number
+    from multistack.model.names import parse_instance_number
     from multistack.model.stack import load_stack
     from multistack.io.writer import atomic_write
 
@@ -104,7 +104,7 @@ def infra_down(c: Context, volumes: bool = False, yes: bool = False) -> None:
     from multistack.io.tools import detect
     from multistack.act.lifecycle import confirm
     from multistack.act.shared import infra_down as infra_down_argv, shared_project
-    from multistack.io.shell import is_dry, run
+    from multistack.io.shell import assume_yes, run
     from multistack.model.stack import load_stack
 
     stack = load_stack()
@@ -113,7 +113,7 @@ def infra_down(c: Context, volumes: bool = False, yes: bool = False) -> None:
         return
     if volumes:
         confirm(f"Remove the volumes of {shared_project(stack)}: the data of every shared-mode instance?",
-                yes or is_dry(c), what="infra-down --volumes")
+                assume_yes(c, yes), what="infra-down --volumes")
     engines = detect(c, stack.root)
     run(c, infra_down_argv(stack, engines.compose, volumes=volumes))
 
@@ -123,9 +123,10 @@ def _line_count(tail: str | int | None) -> int | None:
     if tail is None:
         return None
     from multistack.errors import StackError
+    from multistack.model.names import is_number
 
     text = str(tail).strip()
-    if not text.isdigit():
+    if not is_number(text):
         raise StackError(f"--tail {tail!r} is not a number of lines", "give a whole number, e.g. --tail 50")
     return int(text)
 

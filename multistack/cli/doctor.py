@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from invoke import Context
 
-from multistack.cli.program import task, user_errors
+from multistack.cli.exits import task, user_errors
 
 HELP = {
     "arg": "the instance whose ports to check, given positionally: `inv doctor 1` (default: no port check)",
@@ -27,7 +27,7 @@ def doctor_(c: Context, arg: list[str] | None = None, json: bool = False) -> Non
 
     from multistack.act.doctor import render_report, run_doctor
     from multistack.errors import DoctorError, StackError
-    from multistack.plan.instance import parse_instance_number
+    from multistack.model.names import parse_instance_number
     from multistack.model.stack import load_stack
 
     stack = load_stack()

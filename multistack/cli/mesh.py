@@ -11,9 +11,9 @@ import json as json_lib
 import sys
 from typing import TYPE_CHECKING, Callable
 
-from invoke import Collection, Context
+from invoke import Collection, Context, Result
 
-from multistack.cli.program import task, user_errors
+from multistack.cli.exits import task, user_errors
 
 if TYPE_CHECKING:
     from multistack.io.tools import Engines
@@ -60,14 +60,9 @@ def _ask(mesh: Mesh) -> Callable[[], str] | None:
 
 def _engines(c: Context) -> Engines:
     """Compose v2 and a reachable engine, checked before acting; unprobed under --dry."""
-    from multistack.io.tools import Engines, check_docker, find_compose
-    from multistack.io.shell import is_dry
+    from multistack.io.tools import detect_compose_and_engine
 
-    if is_dry(c):
-        return Engines()
-    compose, version = find_compose(c)
-    check_docker(c)
-    return Engines(compose=compose, compose_version=version)
+    return detect_compose_and_engine(c)
 
 
 def _env_for_write(c: Context, mesh: Mesh, requested: str | None) -> tuple[Environment, ActiveEnv | None]:
@@ -123,8 +118,7 @@ def _write_env_file(c: Context, mesh: Mesh, env: Environment, force: bool) -> No
     """Copy the environment's template to the active env file (0600: it holds passwords)."""
     from multistack.errors import ConflictError, StackError
     from multistack.act.mesh import check_template, env_values, read_active, read_env_text
-    from multistack.io.shell import is_dry
-    from multistack.io.writer import atomic_write
+    from multistack.io.shell import for_real
 
     source = mesh.root / env.template
     text = read_env_text(source)
@@ -145,10 +139,16 @@ def _write_env_file(c: Context, mesh: Mesh, env: Environment, force: bool) -> No
             current = f" (ENVIRONMENT={named})" if named else ""
             raise ConflictError(f"{mesh.env_file} already exists{current}; not replacing it with {env.template}",
                                 f"rerun with --force to replace it (the old one is kept as {mesh.env_file}.bak)")
-    if is_dry(c):
-        print(f"would {'update' if exists else 'create'}  {mesh.env_file} from {env.template}")
-        return
-    if exists:
+    for_real(c, lambda: _replace_env_file(mesh, env, text, old if exists else None),
+             dry=f"would {'update' if exists else 'create'}  {mesh.env_file} from {env.template}")
+
+
+def _replace_env_file(mesh: Mesh, env: Environment, text: str, old: bytes | None) -> None:
+    """Write the active env file (0600), keeping the one it replaces as ``.bak``."""
+    from multistack.io.writer import atomic_write
+
+    target = mesh.env_path
+    if old is not None:
         atomic_write(target.with_name(target.name + ".bak"), old, 0o600)
         atomic_write(target, text, 0o600)
         print(f"   update  {mesh.env_file} from {env.template} (the old one kept as {mesh.env_file}.bak)")
@@ -197,15 +197,14 @@ def up(c: Context, profile: str | None = None, env: str | None = None) -> None:
 
     from multistack.act import mesh as core
     from multistack.errors import CommandFailed
-    from multistack.io.shell import is_dry, run
+    from multistack.io.shell import for_real, run
 
     _stack, mesh = _load()
     profiles = core.parse_profiles(mesh, profile)
     environment, active = _env_for_write(c, mesh, env)
     engines = _engines(c)
-    if not is_dry(c):
-        _check_profiles(c, mesh, environment, profiles, engines)
-        _warn_shell_overrides(mesh, active)
+    for_real(c, lambda: _check_profiles(c, mesh, environment, profiles, engines))
+    for_real(c, lambda: _warn_shell_overrides(mesh, active))
     try:
         run(c, core.up(mesh, environment, profiles, engines.compose))
     except UnexpectedExit as exc:
@@ -213,9 +212,8 @@ def up(c: Context, profile: str | None = None, env: str | None = None) -> None:
                             f"(exit {exc.result.exited}); its output above names the service that did not "
                             "become healthy",
                             "inspect with `inv mesh.ps` and `inv mesh.logs SERVICE`") from None
-    if not is_dry(c):
-        services = core.profile_services(mesh, profiles)
-        print(f"mesh {mesh.project} ({environment.name}): up: {', '.join(services)}")
+    for_real(c, lambda: print(f"mesh {mesh.project} ({environment.name}): up: "
+                              f"{', '.join(core.profile_services(mesh, profiles))}"))
 
 
 @task(help={"profile": HELP["profile"], "volumes": HELP["volumes"], "yes": HELP["yes"]})
@@ -223,7 +221,7 @@ def up(c: Context, profile: str | None = None, env: str | None = None) -> None:
 def down(c: Context, profile: str | None = None, volumes: bool = False, yes: bool = False) -> None:
     """Stop and remove the mesh's containers (all profiles unless --profile); --volumes deletes its data too."""
     from multistack.act import mesh as core
-    from multistack.io.shell import is_dry, run
+    from multistack.io.shell import assume_yes, for_real, run
 
     _stack, mesh = _load()
     profiles = core.parse_profiles(mesh, profile) if profile else None
@@ -235,13 +233,12 @@ def down(c: Context, profile: str | None = None, volumes: bool = False, yes: boo
 
         confirm(f"Delete the mesh's volumes ({mesh.project}: "
                 f"{'profile ' + ','.join(profiles) if profiles else 'every profile'})? "
-                "Every instance using its databases loses their data.", yes or is_dry(c),
+                "Every instance using its databases loses their data.", assume_yes(c, yes),
                 what="removing the mesh's volumes")
     engines = _engines(c)
     run(c, core.down(mesh, environment, profiles, engines.compose, volumes=volumes))
-    if not is_dry(c):
-        what = f"profile {','.join(profiles)}" if profiles and profiles != (core.ALL,) else "every profile"
-        print(f"mesh {mesh.project}: down ({what}{', volumes removed' if volumes else ''})")
+    what = f"profile {','.join(profiles)}" if profiles and profiles != (core.ALL,) else "every profile"
+    for_real(c, lambda: print(f"mesh {mesh.project}: down ({what}{', volumes removed' if volumes else ''})"))
 
 
 @task(iterable=["arg"],
@@ -252,6 +249,7 @@ def logs(c: Context, arg: list[str] | None = None, follow: bool = False, tail: s
     """Show the mesh's logs, or some services': `inv mesh.logs [SERVICE...] [--follow] [--tail N]`."""
     from multistack.act import mesh as core
     from multistack.errors import StackError
+    from multistack.model.names import is_number
     from multistack.io.shell import run
 
     _stack, mesh = _load()
@@ -260,7 +258,7 @@ def logs(c: Context, arg: list[str] | None = None, follow: bool = False, tail: s
         if name not in mesh.services:
             raise StackError(f"no mesh service {name!r}; known: {', '.join(mesh.services)}",
                              "use a service listed under mesh.profiles")
-    if tail is not None and not str(tail).isdigit():
+    if tail is not None and not is_number(str(tail)):
         raise StackError(f"--tail {tail}: not a number of lines", "e.g. --tail 100")
     environment = _active_env(mesh)
     engines = _engines(c)
@@ -277,18 +275,21 @@ logs.optional_positionals = True  # type: ignore[attr-defined]
 def ps(c: Context, json: bool = False) -> None:
     """List the mesh's services with their profile, state and health (declared but absent ones too)."""
     from multistack.act import mesh as core
-    from multistack.errors import EngineError
-    from multistack.io.shell import is_dry, probe
+    from multistack.io.shell import for_real, probe
 
     _stack, mesh = _load()
     active = core.read_active(mesh)
     environment = active.environment if active else None
-    result = probe(c, core.ps(mesh))  # docker alone: no compose probe needed
-    if is_dry(c):
-        return
+    result = probe(c, core.ps(mesh))  # docker alone: no compose probe needed; --dry: shown, not run
+    for_real(c, lambda: _print_ps(mesh, environment, result, json))  # --dry: nothing to show but the query
+
+
+def _print_ps(mesh: Mesh, environment: str | None, result: Result, json: bool) -> None:
+    from multistack.act import mesh as core
+    from multistack.io.tools import engine_unreachable, last_line
+
     if not result.ok:
-        reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
-        raise EngineError(f"Docker engine not reachable: {reason}", "start dockerd or set DOCKER_HOST")
+        raise engine_unreachable(last_line(result.stderr))
     rows = core.ps_rows(mesh, result.stdout)
     if json:
         print(json_lib.dumps({"project": mesh.project, "environment": environment,
@@ -311,7 +312,7 @@ def init_data(c: Context) -> None:
 
     from multistack.act import mesh as core
     from multistack.errors import CommandFailed
-    from multistack.io.shell import is_dry, run
+    from multistack.io.shell import for_real, run
 
     _stack, mesh = _load()
     if not mesh.init_data:
@@ -329,8 +330,7 @@ def init_data(c: Context) -> None:
             raise CommandFailed(f"{step.describe(i)} failed (exit {exc.result.exited})",
                                 f"is {step.service} up? check `inv mesh.ps`; start it with "
                                 f"`inv mesh.up --profile {profile}`") from None
-    if not is_dry(c):
-        print(f"init-data: {total} step(s) done")
+    for_real(c, lambda: print(f"init-data: {total} step(s) done"))
 
 
 @task(name="env", iterable=["arg"],

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 from invoke import Collection, Context
 
-from multistack.cli.program import task, user_errors
+from multistack.cli.exits import task, user_errors
 
 if TYPE_CHECKING:
     from multistack.io.tools import Engines
@@ -35,14 +35,13 @@ NAME_HELP = "the system's name, given positionally: `inv system.up suite` (`inv 
 def _system_name(arg: list[str] | None, stack: Stack, task_name: str) -> str:
     """The one system named on the command line; none is fine when stack.yaml declares exactly one."""
     from multistack.errors import StackError
-    from multistack.act.systems import parse_systems
 
     words = arg or []
     if len(words) > 1:
         raise StackError(f"one system at a time, got {' '.join(words)}", f"use `inv system.{task_name} NAME`")
     if words:
         return words[0]
-    declared = list(parse_systems(stack))
+    declared = list(stack.systems)
     if len(declared) == 1:
         return declared[0]
     raise StackError(f"which system? {stack.path.name} declares " + (", ".join(declared) or "none"),
@@ -72,12 +71,12 @@ def down(c: Context, arg: list[str] | None = None, volumes: bool = False) -> Non
     """Stop a system: take every member down, reset its overlays to standalone, remove the shared network when unused."""
     from multistack.errors import StackError
     from multistack.model.stack import load_stack
-    from multistack.act.systems import get_system, parse_systems, plan_system, read_record, system_dir
+    from multistack.act.systems import get_system, plan_system, read_record, system_dir
 
     stack = load_stack()
     name = _system_name(arg, stack, "down")
     record = read_record(system_dir(stack, name))
-    system = parse_systems(stack).get(name)
+    system = stack.systems.get(name)
     plan = None
     if system is None and record is None:
         get_system(stack, name)  # raises: no such system, nothing recorded either
@@ -106,15 +105,15 @@ def ps(c: Context, arg: list[str] | None = None, json: bool = False) -> None:
 @user_errors
 def list_(c: Context, json: bool = False) -> None:
     """List the systems of stack.yaml: members, topology, network, and how many members run."""
-    from multistack.io.shell import is_dry
+    from multistack.io.shell import for_real
     from multistack.model.stack import load_stack
-    from multistack.act.systems import parse_systems, project_name
+    from multistack.act.systems import project_name
 
     stack = load_stack()
-    systems = parse_systems(stack)
+    systems = stack.systems
     running: dict[str, set[str]] | None = None
-    if systems and not is_dry(c):
-        rows = _containers(c, required=False)
+    if systems:
+        rows = for_real(c, lambda: _containers(c, required=False))  # --dry: not asked, running unknown
         if rows is not None:
             running = {}
             for row in rows:
@@ -151,7 +150,7 @@ def list_(c: Context, json: bool = False) -> None:
 def graph(c: Context, arg: list[str] | None = None, output: str | None = None, format: str = "mermaid") -> None:
     """Draw a system: members, networks and links as Mermaid text, and as SVG/PNG where Graphviz is installed."""
     from multistack.errors import EngineError, StackError
-    from multistack.io.shell import is_dry, run
+    from multistack.io.shell import for_real, run
     from multistack.plan.topology import dot, dot_argv, mermaid, picture_format
     from multistack.io.writer import atomic_write
 
@@ -171,8 +170,7 @@ def graph(c: Context, arg: list[str] | None = None, output: str | None = None, f
         print("(Graphviz not installed: no picture; paste the Mermaid text into mermaid.live)", file=sys.stderr)
         return
     dot_file = target.with_suffix(".dot")
-    if not is_dry(c):
-        atomic_write(dot_file, dot_text)
+    for_real(c, lambda: atomic_write(dot_file, dot_text))
     run(c, dot_argv(str(dot_file), str(target), "dot"), hide=True)
     print(f"picture: {target}", file=sys.stderr)
 
@@ -202,12 +200,10 @@ def _engines(c: Context, stack: Stack) -> Engines:
 
 def _lock(c: Context, stack: Stack, name: str, action: str) -> Any:
     """One system command at a time per system (not under --dry, which writes nothing)."""
-    from contextlib import nullcontext
-
     from multistack.io.locks import named_lock
-    from multistack.io.shell import is_dry
+    from multistack.io.shell import guard
 
-    return nullcontext() if is_dry(c) else named_lock(stack, f"system-{name}", f"system {name}", action)
+    return guard(c, lambda: named_lock(stack, f"system-{name}", f"system {name}", action))
 
 
 def _write(c: Context, folder: Path, files: dict[str, GeneratedFile], record: SystemRecord | None,
@@ -216,16 +212,27 @@ def _write(c: Context, folder: Path, files: dict[str, GeneratedFile], record: Sy
 
     Returns the files that were there and changed, and the hashes now on disk.
     """
-    from multistack.io.manifest import sha256
-    from multistack.io.shell import is_dry
-    from multistack.io.writer import apply_writes, plan_writes
+    from multistack.io.shell import for_real
+    from multistack.io.writer import plan_writes
 
     actions = plan_writes(folder, files, record.files if record else {})
-    if is_dry(c):
-        for action in actions:
-            if action.state != "identical":
-                print(f"would {action.state:>7}  {folder.name}/{action.name}")
-        return set(), {}
+    return for_real(c, lambda: _apply(folder, files, actions, force), dry=lambda: _say_writes(folder, actions)) \
+        or (set(), {})
+
+
+def _say_writes(folder: Path, actions: list[FileAction]) -> tuple[set[str], dict[str, str]]:
+    """``--dry``: what would change, written nowhere."""
+    for action in actions:
+        if action.state != "identical":
+            print(f"would {action.state:>7}  {folder.name}/{action.name}")
+    return set(), {}
+
+
+def _apply(folder: Path, files: dict[str, GeneratedFile], actions: list[FileAction],
+           force: bool) -> tuple[set[str], dict[str, str]]:
+    from multistack.io.manifest import sha256
+    from multistack.io.writer import apply_writes
+
     done: list[FileAction] = apply_writes(folder, files, actions, force=force)
     for action in done:
         if action.state != "identical":
@@ -237,33 +244,28 @@ def _write(c: Context, folder: Path, files: dict[str, GeneratedFile], record: Sy
 def _save_record(c: Context, plan: SystemPlan, hashes: dict[str, str], previous: SystemRecord | None,
                  members: dict[str, str]) -> None:
     """``system.json``: the members' compose projects (exactly ``members``) and the hashes of the files."""
-    from multistack.io.shell import is_dry
+    from multistack.io.shell import for_real
     from multistack.act.systems import RECORD, SystemRecord
     from multistack.io.writer import atomic_write
 
-    if is_dry(c):
-        return
     files = {**(previous.files if previous else {}), **hashes}
     record = SystemRecord(plan.system.name, plan.system.network, members, files)
-    atomic_write(plan.dir / RECORD, record.to_text())
+    for_real(c, lambda: atomic_write(plan.dir / RECORD, record.to_text()))
 
 
 def _containers(c: Context, required: bool = True) -> list[dict[str, str]] | None:
     """Every compose container on the engine, from one `docker ps`."""
-    from multistack.plan import compose
-    from multistack.errors import EngineError
-    from multistack.io.shell import is_dry, probe
+    from multistack.plan.compose import DockerCli
+    from multistack.io.shell import probe
     from multistack.io.status import parse_containers
+    from multistack.io.tools import engine_unreachable, last_line
 
-    result = probe(c, compose.ps_all())
-    if is_dry(c):
-        return []
-    if not result.ok:
-        if not required:
-            return None
-        reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
-        raise EngineError(f"Docker engine not reachable: {reason}", "start dockerd or set DOCKER_HOST")
-    return parse_containers(result.stdout)
+    result = probe(c, DockerCli().ps_all())  # --dry: shown, not run: an empty success, no containers yet
+    if result.ok:
+        return parse_containers(result.stdout)
+    if not required:
+        return None
+    raise engine_unreachable(last_line(result.stderr))
 
 
 def _network_state(c: Context, network: str, docker: str = "docker") -> NetworkState:
@@ -280,18 +282,17 @@ def _each_member(c: Context, members: Sequence[str], job: Callable[[str, TextIO,
     Returns member name -> error line for those that failed. Under --dry, one
     after the other, so that the printed commands come in member order.
     """
-    from multistack.act.parallel import fan_out
-    from multistack.io.shell import is_dry
+    from multistack.act.parallel import fan_out, failures
+    from multistack.io.shell import workers
 
     # fan_out is typed for instance numbers; it only formats them into the prefix.
-    outcomes = fan_out(members, job, max_workers=1 if is_dry(c) else 8)
-    return {str(o.instance): o.error for o in outcomes if o.error is not None}
+    return failures(fan_out(members, job, max_workers=workers(c, 8)))
 
 
 def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = False) -> None:
     """Write every member's files (overlays included) before anything starts, then start the members."""
     from multistack.errors import CommandFailed, ConflictError
-    from multistack.io.shell import is_dry, run
+    from multistack.io.shell import for_real, run
     from multistack.act.systems import GATEWAY_FILE, network_create_argv, read_record, render_system, up_argv
 
     system = plan.system
@@ -307,7 +308,7 @@ def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = Fals
     mounted = {GATEWAY_FILE, *(o.name for o in system.overlays)}
     recreate = {mp.name for mp in plan.members if mp.project_name in running
                 and any(f"{mp.name}/{name}" in changed for name in mounted)}
-    if not is_dry(c):
+    def check_ports() -> None:
         from multistack.io.hostports import taken_ports
 
         taken = [f"{mp.callsign}: {t.describe()}" for mp in plan.members if mp.project_name not in running
@@ -315,10 +316,13 @@ def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = Fals
         if taken:
             raise ConflictError(f"system {system.name} cannot start: " + "; ".join(taken),
                                 "stop what holds the port, or move the member to another slot")
+
+    for_real(c, check_ports)
     state = _network_state(c, system.network, engines.docker)
-    if not state.exists or is_dry(c):
+    create = for_real(c, lambda: not state.exists, dry=lambda: True)  # --dry: shown, "if missing"
+    if create:
         run(c, network_create_argv(system.network, engines.docker), hide="stdout")
-        print(f"network {system.network}: " + ("created if missing" if is_dry(c) else "created"))
+        print(f"network {system.network}: " + (for_real(c, lambda: "created", dry=lambda: "created if missing") or ""))
 
     def start(member: str, out: TextIO, err: TextIO) -> None:
         mp = plan.member(member)
@@ -334,7 +338,7 @@ def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = Fals
         raise CommandFailed(f"system {system.name}: {', '.join(sorted(failed))} did not start "
                             "(`docker compose up --wait` failed; its output above names the service)",
                             f"fix it, then rerun `inv system.up {system.name}`")
-    if state.exists and not is_dry(c):
+    if not create:
         print(f"network {system.network}: present")
     print(members_table(plan))
 
@@ -342,7 +346,7 @@ def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = Fals
 def system_down(c: Context, stack: Stack, name: str, plan: SystemPlan | None, record: SystemRecord | None,
                 engines: Engines, volumes: bool = False) -> None:
     """Down every member (declared, or only recorded), reset overlays, then the network if nothing else uses it."""
-    from multistack.io.shell import is_dry
+    from multistack.io.shell import for_real
     from multistack.act.systems import render_overlays, system_dir
 
     declared = [mp.name for mp in plan.members] if plan else []
@@ -354,12 +358,12 @@ def system_down(c: Context, stack: Stack, name: str, plan: SystemPlan | None, re
         _, hashes = _write(c, plan.dir, render_overlays(plan, standalone=True), record, force=True)
         if record is not None or hashes:
             _save_record(c, plan, hashes, record, {**{mp.name: mp.project_name for mp in plan.members}, **kept})
-    elif record is not None and not is_dry(c):
+    elif record is not None:
         from multistack.act.systems import RECORD, SystemRecord
         from multistack.io.writer import atomic_write
 
-        atomic_write(system_dir(stack, name) / RECORD,
-                     SystemRecord(record.system, record.network, kept, record.files).to_text())
+        text = SystemRecord(record.system, record.network, kept, record.files).to_text()
+        for_real(c, lambda: atomic_write(system_dir(stack, name) / RECORD, text))
     networks = dict.fromkeys([n for n in (plan.system.network if plan else None,
                                           record.network if record else None) if n])
     for network in networks:
@@ -394,11 +398,19 @@ def _down_members(c: Context, plan: SystemPlan | None, members: Sequence[str], l
 
 def _remove_network_if_unused(c: Context, network: str, docker: str) -> None:
     """One `docker network inspect`: remove the network only if multistack made it and nothing is attached."""
-    from multistack.io.shell import is_dry, run
-    from multistack.act.systems import network_rm_argv
+    from multistack.io.shell import for_real
 
     state = _network_state(c, network, docker)
-    if is_dry(c):
+    for_real(c, lambda: _remove_network(c, network, docker, state),
+             dry=lambda: _remove_network(c, network, docker, None))
+
+
+def _remove_network(c: Context, network: str, docker: str, state: NetworkState | None) -> None:
+    """``state`` None: unknown (``--dry``), the removal is shown "if unused"."""
+    from multistack.io.shell import run
+    from multistack.act.systems import network_rm_argv
+
+    if state is None:
         run(c, network_rm_argv(network, docker), hide="stdout")
         print(f"network {network}: removed if no other running system uses it")
     elif not state.exists:

@@ -2,27 +2,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from multistack.act.lifecycle import ACTIONS, ALL_ACTIONS, DEFAULT_ACTION, DevCommand
 from multistack.errors import StackError
-from multistack.plan.instance import parse_instance_number
+from multistack.model.names import parse_instance_number
 from multistack.model.stack import Stack
 
-ACTIONS = ("start", "stop", "restart", "status", "logs", "clean", "info", "ports", "init", "project-name")
-ALL_ACTIONS = ("stop", "status", "logs", "clean")  # actions that accept --all
-DEFAULT_ACTION = "start"
 #: Overrides the workspace's default instance (``inv dev.use N``) for one shell.
 DEFAULT_INSTANCE_VAR = "MULTISTACK_INSTANCE"
 DEFAULT_FILE = ".default-instance"
-
-
-@dataclass(frozen=True)
-class DevCommand:
-    action: str
-    instance: int | None  # None with all_instances
-    all_instances: bool = False
 
 
 def parse_words(words: Sequence[str], all_flag: bool, stack: Stack) -> DevCommand:

@@ -9,26 +9,51 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from invoke import Context
 
 from multistack.errors import EngineError
-from multistack.io.shell import is_dry, probe
+from multistack.io.shell import pretending, probe
 
 SETUP_HINT = "run scripts/setup-engines.sh (as root) or install Docker with the compose plugin"
+#: What to do about an engine that does not answer.
+DOCKERD_HINT = "start dockerd (scripts/setup-engines.sh or `systemctl start docker`) or set DOCKER_HOST"
+PLUGIN = ("docker", "compose")
 
 
 @dataclass(frozen=True)
 class Engines:
-    compose: tuple[str, ...] = ("docker", "compose")
+    """What tool discovery found. ``compose_plugin``: ``compose`` is the docker CLI plugin
+    (``docker compose``: the engine's flags go between the two words), else a standalone
+    ``docker-compose`` (it reads the engine from its environment)."""
+
+    compose: tuple[str, ...] = PLUGIN
     compose_version: str = ""
     docker: str = "docker"
     pm2: tuple[str, ...] = ("pm2",)
+    compose_plugin: bool = True
+
+
+def last_line(text: str | None, default: str = "no answer") -> str:
+    """The last non-empty line of a command's stderr: what it says went wrong."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else default
+
+
+def engine_unreachable(reason: str, hint: str = DOCKERD_HINT) -> EngineError:
+    """The one "Docker engine not reachable" error (``reason``: the engine's last line)."""
+    return EngineError(f"Docker engine not reachable: {reason}", hint)
+
+
+def engine_unreachable_message(reason: str) -> str:
+    """The same words for a report line (doctor's finding) rather than an exception."""
+    return engine_unreachable(reason).message
 
 
 def find_compose(c: Context) -> tuple[tuple[str, ...], str]:
     """``docker compose`` (plugin) first, else a standalone ``docker-compose`` that is v2."""
-    for argv in (("docker", "compose"), ("docker-compose",)):
+    for argv in (PLUGIN, ("docker-compose",)):
         if not shutil.which(argv[0]):
             continue
         result = probe(c, [*argv, "version", "--short"])
@@ -57,11 +82,19 @@ def check_docker(c: Context, docker: str = "docker") -> None:
     """The engine answers, or one line saying why not and what to do."""
     if not shutil.which(docker):
         raise EngineError("the docker command is not installed", SETUP_HINT)
-    result = probe(c, [docker, "info", "--format", "{{.ServerVersion}}"])
-    if not result.ok or not result.stdout.strip():
-        reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
-        raise EngineError(f"Docker engine not reachable: {reason}",
-                          "start dockerd (scripts/setup-engines.sh or `systemctl start docker`) or set DOCKER_HOST")
+    # plan.compose.DockerCli().info() is the same line; io does not import plan
+    reason = engine_problem(c, [docker, "info", "--format", "{{.ServerVersion}}"])
+    if reason is not None:
+        raise engine_unreachable(reason)
+
+
+def engine_problem(c: Context, info_argv: Sequence[str]) -> str | None:
+    """Why the engine ``info_argv`` asks (``docker [flags] info --format ...``) does not answer,
+    or None when it does; ``--dry`` asks nothing (None)."""
+    if pretending(c):
+        return None
+    result = probe(c, info_argv)
+    return None if result.ok and result.stdout.strip() else last_line(result.stderr)
 
 
 def find_pm2(root: Path) -> tuple[str, ...]:
@@ -79,17 +112,26 @@ def find_pm2(root: Path) -> tuple[str, ...]:
 def detect(c: Context, root: Path, need_compose: bool = True, need_pm2: bool = False,
            need_engine: bool = True) -> Engines:
     """Everything a command needs, checked before it acts. Under --dry: the defaults, unprobed."""
-    if is_dry(c):
+    if pretending(c):
         pm2 = find_pm2(root) if need_pm2 and _has_pm2(root) else ("pm2",)
         return Engines(pm2=pm2)
-    compose, version = find_compose(c) if need_compose else (("docker", "compose"), "")
+    compose, version = find_compose(c) if need_compose else (PLUGIN, "")
     if need_compose and not version_at_least(version, OVERRIDE_TAG_MIN):
         raise EngineError(f"Docker Compose {version} is too old: the generated override uses `!override` "
                           f"(Compose >= {'.'.join(map(str, OVERRIDE_TAG_MIN))})", "upgrade Docker Compose")
     if need_engine:
         check_docker(c)
     pm2 = find_pm2(root) if need_pm2 else ("pm2",)
-    return Engines(compose=compose, compose_version=version, pm2=pm2)
+    return Engines(compose=compose, compose_version=version, pm2=pm2, compose_plugin=compose == PLUGIN)
+
+
+def detect_compose_and_engine(c: Context) -> Engines:
+    """Compose v2 and a reachable default engine (the mesh's needs); unprobed under --dry."""
+    if pretending(c):
+        return Engines()
+    compose, version = find_compose(c)
+    check_docker(c)
+    return Engines(compose=compose, compose_version=version, compose_plugin=compose == PLUGIN)
 
 
 def _has_pm2(root: Path) -> bool:

@@ -12,11 +12,21 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Protocol
 
 from multistack.errors import ConflictError
 from multistack.io.manifest import file_hash, sha256
-from multistack.plan.render import GeneratedFile
+
+
+class GeneratedFile(Protocol):
+    """What the writer needs of a rendered file (:class:`multistack.plan.render.GeneratedFile`):
+    io never imports the plan, so it names the shape, not the class."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def mode(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -30,8 +40,12 @@ class FileAction:
         return f"{self.state:>9}  {self.name}{extra}"
 
 
-def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
-    """Write via a temp file in the same folder and rename: readers never see half a file."""
+def atomic_write(path: Path, data: str | bytes, mode: int = 0o644, *, exclusive: bool = False) -> bool:
+    """Write via a temp file in the same folder and rename: readers never see half a file.
+
+    ``exclusive``: never over an existing file (the temp file is hard-linked
+    into place); answers False, writing nothing, when one is already there.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -41,13 +55,27 @@ def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        if exclusive:
+            return _link_new(tmp, path)
         os.replace(tmp, path)
+        return True
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def _link_new(tmp: str, path: Path) -> bool:
+    """Hard-link ``tmp`` to ``path`` unless something is there; the temp name goes either way."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+    return True
 
 
 def plan_writes(folder: Path, files: dict[str, GeneratedFile], recorded: Mapping[str, str]) -> list[FileAction]:

@@ -1,10 +1,11 @@
-"""One namespace per instance, and every name derived from it (pure).
+"""One namespace per instance, and every name derived from it: the rules, and ``namespaces:`` (pure).
 
 When several instances share a broker or a database server, the namespace is
 the only thing that keeps instance 1's writes away from instance 2's
-consumers. So it is computed once (:func:`multistack.instance.plan_instance`:
+consumers. So it is computed once (:func:`multistack.plan.namespaces.instance_names`:
 ``<project>-dev-N``, or the ``namespace:`` template, or an override under
-``namespaces: {instances: {N: name}}``), checked here, and every other name
+``namespaces: {instances: {N: name}}``), checked by the rules here (applied to
+every instance by :func:`multistack.plan.namespaces.check_stack`), and every other name
 (topics, key prefixes, queues, bucket) is *derived* from it by one scheme, so
 two services of one instance can never disagree about them.
 
@@ -37,26 +38,25 @@ unquoted identifier), ending with a letter or digit, 3-63 characters, no
 Uniqueness is checked across every instance the stack can run, and across the
 names the scheme derives: instance ``shop``'s write topic ``shop-writes``
 would be the main topic of an instance named ``shop-writes``, so that pair
-is refused too. System members (:mod:`multistack.systems`) feed their own
-``(owner, namespace)`` pairs to :func:`check_unique`.
+is refused too. System members that declare a ``namespace:``
+(:mod:`multistack.model.systems`) take part in the same :func:`check_unique`.
 """
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
 
 from multistack.errors import StackError
+from multistack.model.names import is_canonical_number
+from multistack.model.reader import Node
 
-if TYPE_CHECKING:
-    from multistack.plan.instance import Instance
-    from multistack.model.stack import Stack
-
-NAMESPACE_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+NAMESPACE_RE = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 NAMESPACE_MIN = 3
 #: An unquoted PostgreSQL identifier; 63 bytes is NAMEDATALEN - 1 (longer names are silently truncated).
-DATABASE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+DATABASE_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 #: A selector is one extra topic level: the namespace charset, but it may start with a digit (device ids).
-SELECTOR_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+SELECTOR_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 RESERVED_SUFFIXES = ("-s3alias",)
 NAMESPACE_HINT = "use 3-63 lowercase letters, digits and single '-', starting with a letter, e.g. shop-dev-1"
@@ -113,52 +113,16 @@ def check_namespace(name: str, where: str) -> str:
 
 
 def check_database(name: str, where: str) -> str:
-    if not DATABASE_RE.match(name or ""):
+    if not DATABASE_RE.fullmatch(name or ""):
         raise StackError(f"{where}: database name {name!r} is not a plain PostgreSQL identifier",
                          "use at most 63 lowercase letters, digits and '_', not starting with a digit "
                          "(a '-' would need quoting in every SQL statement)")
     return name
 
 
-def derived_names(inst: Instance) -> dict[str, str]:
-    """Every name instance ``inst`` uses in shared brokers and stores, by the one scheme.
-
-    MQTT names are subscription filters: ``+`` is the ``<device>`` level and
-    ``#`` the ``...`` below ``tags``. A selector adds one level after the
-    namespace for one service: ``<ns>/<selector>/#``.
-    """
-    ns = inst.namespace
-    names = {
-        "temporal_namespace": ns,
-        "temporal_task_queue": ns,
-        "redis_prefix": f"{ns}:",
-        "redis_write_queue": f"{ns}:writes",
-        "kafka_topic": ns,
-        "kafka_health_topic": f"{ns}.health",
-        "kafka_writes_topic": f"{ns}-writes",
-        "kafka_write_responses_topic": f"{ns}-write-responses",
-        "mqtt_tags_topic": f"{ns}/+/tags/#",
-        "mqtt_write_topic": f"{ns}/+/write",
-        "database": inst.database,
-        "bucket": ns,
-    }
-    for service, selector in selectors(inst.stack).items():
-        names[selector_key(service)] = f"{ns}/{selector}/#"
-    return names
-
-
 def selector_key(service: str) -> str:
-    """The key of a service's selector in :func:`derived_names` (a jinja-friendly name)."""
+    """The key of a service's selector in the derived names (a jinja-friendly name)."""
     return "selector_" + service.replace("-", "_")
-
-
-def names_rows(inst: Instance) -> list[list[str]]:
-    """``[used by, template name, value]`` rows for the ``info`` table."""
-    rows = []
-    for key, value in derived_names(inst).items():
-        system, _label = NAME_SCHEME.get(key, ("mqtt", "selector"))
-        rows.append([system, f"names.{key}", value])
-    return rows
 
 
 def kafka_topics(ns: str) -> tuple[str, ...]:
@@ -200,31 +164,42 @@ def check_unique(pairs: Iterable[tuple[str, str]]) -> None:
 # The `namespaces:` section
 
 
-def _section(stack: Stack) -> Mapping[str, Any]:
-    from multistack.model.stack import _Node
+@dataclass(frozen=True)
+class NamespaceSection:
+    """``namespaces:``: per-instance namespace overrides and per-service selectors, as read."""
 
-    node = _Node(stack.sections.get("namespaces"), "namespaces", stack.path.name)
+    overrides: Mapping[int, str] = field(default_factory=dict)  # instance number -> namespace (unchecked)
+    selectors: Mapping[str, str] = field(default_factory=dict)  # service or app name -> one topic level
+
+
+def parse_namespaces(raw: Any, file: str, instances: range, known: Iterable[str]) -> NamespaceSection:
+    """Read ``namespaces:`` (None when absent); ``known`` are the stack's service and app names.
+
+    The override names themselves are checked by :func:`multistack.plan.namespaces.check_stack`, with
+    every other namespace the stack can run.
+    """
+    node = Node(raw, "namespaces", file)
     node.get("instances")
     node.get("selectors")
     node.done()
-    return node.data
+    return NamespaceSection(_overrides(node.data.get("instances") or {}, file, instances),
+                            _selectors(node.data.get("selectors") or {}, file, set(known)))
 
 
-def instance_overrides(stack: Stack) -> dict[int, str]:
+def _overrides(raw: Any, file: str, instances: range) -> dict[int, str]:
     """``namespaces.instances``: instance number -> namespace, checked against the instance range."""
-    raw = _section(stack).get("instances") or {}
-    where = f"{stack.path.name}: namespaces.instances"
+    where = f"{file}: namespaces.instances"
     if not isinstance(raw, dict):
         raise StackError(f"{where}: must be a mapping of instance number to namespace",
                          "e.g. namespaces: {instances: {3: shop-demo}}")
     overrides: dict[int, str] = {}
     for key, value in raw.items():
         text = str(key)
-        if isinstance(key, bool) or not re.fullmatch(r"0|[1-9][0-9]*", text):
+        if isinstance(key, bool) or not is_canonical_number(text):
             raise StackError(f"{where}: {text!r} is not an instance number", "use a whole number without leading zeros")
         n = int(text)
-        if n not in stack.instance_range:
-            raise StackError(f"{where}.{n}: instance {n} is out of range {stack.first}-{stack.last}",
+        if n not in instances:
+            raise StackError(f"{where}.{n}: instance {n} is out of range {instances[0]}-{instances[-1]}",
                              "remove the override or widen `instances:`")
         if not isinstance(value, str):
             raise StackError(f"{where}.{n}: must be a namespace string", NAMESPACE_HINT)
@@ -232,13 +207,11 @@ def instance_overrides(stack: Stack) -> dict[int, str]:
     return overrides
 
 
-def selectors(stack: Stack) -> dict[str, str]:
+def _selectors(raw: Any, file: str, known: set[str]) -> dict[str, str]:
     """``namespaces.selectors``: service or app name -> one extra topic level."""
-    raw = _section(stack).get("selectors") or {}
-    where = f"{stack.path.name}: namespaces.selectors"
+    where = f"{file}: namespaces.selectors"
     if not isinstance(raw, dict):
         raise StackError(f"{where}: must be a mapping of service name to selector", "e.g. {worker: site-a}")
-    known = {s.name for s in stack.services} | {a.name for a in stack.apps}
     found: dict[str, str] = {}
     keys: dict[str, str] = {}
     for service, selector in raw.items():
@@ -246,7 +219,7 @@ def selectors(stack: Stack) -> dict[str, str]:
         if service not in known:
             raise StackError(f"{where}.{service}: no service or app of that name",
                              f"use one of: {', '.join(sorted(known)) or '(none declared)'}")
-        if not isinstance(selector, str) or not SELECTOR_RE.match(selector) or "--" in selector:
+        if not isinstance(selector, str) or not SELECTOR_RE.fullmatch(selector) or "--" in selector:
             raise StackError(f"{where}.{service}: {selector!r} is not a valid selector (one topic level)",
                              "use lowercase letters, digits and single '-', no '/', '+' or '#'")
         key = selector_key(service)
@@ -255,56 +228,3 @@ def selectors(stack: Stack) -> dict[str, str]:
         keys[key] = service
         found[service] = selector
     return found
-
-
-def _system_members(stack: Stack) -> list[tuple[str, str]]:
-    """``(owner, namespace)`` for system members that declare one in stack.yaml.
-
-    A loose read: ``systems: {NAME: {members: {MEMBER: {namespace: ...}}}}``.
-    Any other shape contributes nothing here; :mod:`multistack.systems` owns
-    the section and feeds its members' full namespaces to :func:`check_unique`.
-    """
-    systems = stack.sections.get("systems")
-    pairs: list[tuple[str, str]] = []
-    if not isinstance(systems, dict):
-        return pairs
-    for system, spec in systems.items():
-        members = spec.get("members") if isinstance(spec, dict) else None
-        if not isinstance(members, dict):
-            continue
-        for member, mspec in members.items():
-            ns = mspec.get("namespace") if isinstance(mspec, dict) else None
-            if isinstance(ns, str) and "{" not in ns:
-                owner = f"member {member} of system {system} (systems.{system}.members.{member}.namespace)"
-                pairs.append((owner, check_namespace(ns, f"{stack.path.name}: systems.{system}.members.{member}")))
-    return pairs
-
-
-def check_stack(stack: Stack) -> dict[int, str]:
-    """Every namespace and database name the stack can run is safe and unique.
-
-    Returns instance number -> namespace. Costs one name computation per
-    instance in range; run before anything is created or torn down.
-    """
-    from multistack.plan.instance import instance_names
-
-    overrides = instance_overrides(stack)
-    selectors(stack)
-    pairs: list[tuple[str, str]] = []
-    databases: dict[str, str] = {}
-    result: dict[int, str] = {}
-    for n in stack.instance_range:
-        ns, database = instance_names(stack, n)
-        origin = (f"namespaces.instances.{n}" if n in overrides
-                  else "namespace template" if stack.namespace else "default <project>-dev-N")
-        owner = f"instance {n} ({origin})"
-        check_namespace(ns, f"{stack.path.name}: instance {n} ({origin})")
-        check_database(database, f"{stack.path.name}: instance {n}")
-        if database in databases:
-            raise StackError(f"database {database!r} is used by {databases[database]} and by instance {n}",
-                             "make the `database:` template depend on {{ n }}")
-        databases[database] = f"instance {n}"
-        pairs.append((owner, ns))
-        result[n] = ns
-    check_unique([*pairs, *_system_members(stack)])
-    return result

@@ -1,34 +1,39 @@
 """stack.yaml: the declaration of a user's stack, loaded and validated once.
 
-Raw YAML never leaves this module: :func:`load_stack` turns it into frozen
-dataclasses, and every mistake becomes a :class:`StackError` naming the file
-and the key path (``services.backend.port: must be 1-65535``). Sections that
-belong to later features (``mesh``, ``systems``, ``engines``...) are kept as
-checked mappings in :attr:`Stack.sections` and parsed by their own modules, so
-a read command such as ``inv dev 1 ports`` never pays for them.
+Raw YAML never leaves the model: :func:`load_stack` turns every section into
+frozen dataclasses, once, and every mistake becomes a :class:`StackError`
+naming the file and the key path (``services.backend.port: must be 1-65535``).
+The sections of later features have their own modules (:mod:`.engines`,
+:mod:`.mesh`, :mod:`.systems`, :mod:`.provision`, :mod:`.namespaces`); their
+parse functions take plain values, not a Stack, and are called from
+:func:`parse_stack` only. Parsing is dict walking: cheap enough that a read
+command such as ``inv dev 1 ports`` does it all.
 """
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping, Sequence
 
 from multistack.errors import StackError
+from multistack.model.doctor import DoctorSettings, parse_doctor
+from multistack.model.engines import LOCAL, Engine, parse_engines
+from multistack.model.mesh import Mesh, parse_mesh
+from multistack.model.names import ENV_KEY_RE, NAME_RE, PROJECT_RE, SERVICE_RE, parse_range
+from multistack.model.namespaces import NamespaceSection, parse_namespaces
+from multistack.model.portplan import check_ports
+from multistack.model.provision import DEFAULT_MODE, Step, parse_mode, parse_steps
+from multistack.model.reader import Node, kind
+from multistack.model.yamldoc import load_yaml
+from multistack.model.systems import StackBasics, System, parse_systems
 
 #: The environment variable that points multistack at another stack file.
 STACK_FILE_VAR = "MULTISTACK_FILE"
 DEFAULT_STACK_FILE = "stack.yaml"
 
-#: Sections owned by other modules; validated there, on first use.
-EXTRA_SECTIONS = ("mesh", "systems", "engines", "provision", "mode", "namespaces", "doctor")
-
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-#: A project name must also make a valid namespace (<project>-dev-N: DNS label, Kafka, MQTT...).
-_PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9]|[-_](?=[a-z0-9])){0,39}$")
-_ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Top-level sections parsed by their own modules (see :func:`parse_stack`).
+SECTIONS = ("mesh", "systems", "engines", "provision", "mode", "namespaces", "doctor")
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,20 @@ class Stack:
     namespace: str | None = None  # jinja template; default <project>-dev-N
     database: str | None = None  # jinja template; default <project>_instance_N
     instances_dir: str = ".instances"
-    sections: Mapping[str, Any] = field(default_factory=dict)
+    #: Where each instance's containers run; always at least one (the default engine holds everything).
+    engines: tuple[Engine, ...] = ()
+    #: Whether stack.yaml has an ``engines:`` section (else: behave exactly as one engine, no flags).
+    engines_declared: bool = False
+    mode: str = DEFAULT_MODE  # ``mode:``, what an instance runs in unless told otherwise
+    provision: tuple[Step, ...] = ()  # ``provision:``, in the order written
+    namespaces: NamespaceSection = NamespaceSection()  # ``namespaces:`` overrides and selectors
+    mesh: Mesh | None = None  # ``mesh:``; None when the stack has no mesh
+    systems: Mapping[str, System] = field(default_factory=dict)  # ``systems:``, by name, in stack.yaml order
+    doctor: DoctorSettings = DoctorSettings()  # ``doctor:``: files to pre-create, checks to ignore
+
+    def __post_init__(self) -> None:
+        if not self.engines:  # a Stack built in code, without engines: the default engine holds everything
+            object.__setattr__(self, "engines", (Engine(LOCAL, host_ip=self.host_ip, slots=tuple(self.instance_range)),))
 
     @property
     def root(self) -> Path:
@@ -104,99 +122,30 @@ class Stack:
     def compose_project(self, n: int) -> str:
         return f"{self.project}-dev-{n}"
 
+    def engine_for(self, n: int) -> Engine:
+        """The engine instance ``n``'s containers run on."""
+        for engine in self.engines:
+            if n in engine.slots:
+                return engine
+        raise StackError(f"instance {n} is out of range {self.first}-{self.last}")
+
+    def check_port_plan(self, instances: range | None = None) -> None:
+        """No port over 65535, no two (service, instance) pairs on one port (of one engine, with ``engines:``)."""
+        remote = {n: e.name for e in self.engines if not e.local for n in e.slots} if self.engines_declared else None
+        check_ports(self.path.name, [(s.name, s.port, s.compose is None) for s in self.services], self.stride,
+                    instances if instances is not None else self.instance_range, remote)
+
+    def by_engine(self, instances: Sequence[int]) -> dict[Engine, list[int]]:
+        """The given instances grouped by their engine (engines without any of them left out)."""
+        groups: dict[Engine, list[int]] = {}
+        for engine in self.engines:
+            members = [n for n in instances if n in engine.slots]
+            if members:
+                groups[engine] = members
+        return groups
+
     def instance_dir(self, n: int) -> Path:
         return self.root / self.instances_dir / f"instance-{n}"
-
-
-# --------------------------------------------------------------------------
-# Reading raw YAML with key paths
-
-
-class _Node:
-    """A mapping being read, which knows its key path and rejects unknown keys."""
-
-    def __init__(self, data: Any, path: str, file: str) -> None:
-        self.file = file
-        self.path = path
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            self.fail(f"must be a mapping, got {_kind(data)}")
-        self.data: dict[str, Any] = data
-        self.seen: set[str] = set()
-
-    def where(self, key: str | None = None) -> str:
-        parts = [p for p in (self.path, key) if p]
-        return ".".join(parts) or "(top level)"
-
-    def fail(self, message: str, key: str | None = None, hint: str | None = None) -> None:
-        raise StackError(f"{self.file}: {self.where(key)}: {message}", hint)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """The key's value; an explicit null (``stride:`` left empty) counts as absent."""
-        self.seen.add(key)
-        value = self.data.get(key)
-        return default if value is None else value
-
-    def child(self, key: str) -> _Node:
-        return _Node(self.get(key), self.where(key) if self.path or key else key, self.file)
-
-    def string(self, key: str, default: str | None = None, pattern: re.Pattern[str] | None = None,
-               what: str = "") -> str | None:
-        value = self.get(key, default)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value:
-            self.fail(f"must be a non-empty string, got {_kind(value)}", key)
-        if pattern and not pattern.match(value):
-            self.fail(f"{value!r} is not a valid {what or 'name'}", key)
-        return value
-
-    def integer(self, key: str, default: int | None = None, lo: int = 0, hi: int = 65535) -> int | None:
-        value = self.get(key, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(f"must be an integer, got {_kind(value)}", key)
-        if not lo <= value <= hi:
-            self.fail(f"must be {lo}-{hi}, got {value}", key)
-        return value
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value = self.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.fail("must be a list of strings", key)
-        return tuple(value)
-
-    def env_map(self, key: str) -> tuple[tuple[str, str], ...]:
-        node = self.child(key)
-        pairs = []
-        for name, value in node.data.items():
-            node.seen.add(name)
-            if not isinstance(name, str) or not _ENV_KEY_RE.match(name):
-                node.fail("is not a valid environment variable name", str(name))
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                node.fail(f"must be a string or number, got {_kind(value)}", name)
-            pairs.append((name, str(value)))
-        return tuple(pairs)
-
-    def items(self) -> Iterator[tuple[str, _Node | Any]]:
-        for key, value in self.data.items():
-            self.seen.add(key)
-            yield str(key), value
-
-    def done(self) -> None:
-        unknown = [str(k) for k in self.data if k not in self.seen]
-        if unknown:
-            self.fail(f"unknown key {unknown[0]!r}", None,
-                      "check the spelling against multistack/schema/stack.schema.json")
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
 # --------------------------------------------------------------------------
@@ -231,27 +180,17 @@ def load_stack(path: Path | None = None) -> Stack:
 
 
 def _read_yaml(path: Path) -> Any:
-    import yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise StackError(f"cannot read {path}: {exc.strerror}") from None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise StackError(f"{path.name}{where}: malformed YAML: {problem}",
-                         "fix the YAML syntax at that line") from None
+    return load_yaml(text, path.name)
 
 
 def parse_stack(raw: Any, path: Path) -> Stack:
     """Validate the raw mapping of a stack file (pure: no file access)."""
-    top = _Node(raw, "", path.name)
-    project = top.string("project", pattern=_PROJECT_RE,
+    top = Node(raw, "", path.name)
+    project = top.string("project", pattern=PROJECT_RE,
                          what="project name (a lowercase letter, then letters, digits and single - or _)")
     if project is None:
         top.fail("missing required key 'project'", hint="add `project: <name>` to the top of the file")
@@ -274,27 +213,51 @@ def parse_stack(raw: Any, path: Path) -> Stack:
     namespace = top.string("namespace")
     database = top.string("database")
     instances_dir = top.string("instances_dir", ".instances")
-    sections = {name: top.get(name) for name in EXTRA_SECTIONS if name in top.data}
+    raw_sections = {name: top.get(name) for name in SECTIONS if name in top.data}  # None: present, empty
     top.done()
     stack = Stack(
         path=path, project=project, first=first, last=last, stride=stride, host_ip=host_ip,
         compose_files=compose_files, compose_env_files=compose_env_files, compose_patches=patches,
         override_template=override_template, ecosystem_template=ecosystem_template,
         env_files=env_files, services=services, apps=apps, env=env, namespace=namespace,
-        database=database, instances_dir=instances_dir, sections=sections,
+        database=database, instances_dir=instances_dir,
     )
     _check_env_file_names(stack, top)
     _check_compose_refs(stack)
-    from multistack.plan.ports import check_port_plan
-
-    check_port_plan(stack)
-    return stack
+    return _with_sections(stack, raw_sections)
 
 
-def _instance_range(top: _Node) -> tuple[int, int]:
+def _with_sections(stack: Stack, raw: Mapping[str, Any]) -> Stack:
+    """The stack with every other section parsed (each once, here), its port plan checked.
+
+    ``raw`` holds the sections stack.yaml has. One present but empty
+    (``engines:``, ``mesh:``) is an empty mapping, which those sections refuse
+    (an empty ``systems:`` or ``mode:`` means the default).
+    """
+    file = stack.path.name
+
+    def section(name: str) -> Any:
+        return (raw[name] if raw[name] is not None else {}) if name in raw else None
+
+    engines = parse_engines(section("engines"), file, stack.instance_range, stack.host_ip)
+    stack = replace(stack, engines=engines, engines_declared="engines" in raw)
+    stack.check_port_plan()
+    known = [s.name for s in stack.services] + [a.name for a in stack.apps]
+    namespaces = parse_namespaces(raw.get("namespaces"), file, stack.instance_range, known)
+    mode = parse_mode(raw.get("mode"), file)
+    provision = parse_steps(raw.get("provision"), file, stack.compose_files)
+    mesh = parse_mesh(section("mesh"), file, stack.root, stack.project) if "mesh" in raw else None
+    systems = parse_systems(raw.get("systems"), StackBasics(file, stack.project, stack.compose_files, stack.stride))
+    doctor = parse_doctor(raw.get("doctor"), file)
+    return replace(stack, mode=mode, provision=provision, namespaces=namespaces, mesh=mesh, systems=systems,
+                   doctor=doctor)
+
+
+def _instance_range(top: Node) -> tuple[int, int]:
     value = top.get("instances", "0-9")
-    if isinstance(value, str) and re.fullmatch(r"\d{1,4}-\d{1,4}", value):  # 0-9999, as {first, last}
-        first, last = (int(x) for x in value.split("-"))
+    span = parse_range(value) if isinstance(value, str) and value == value.strip() else None
+    if span is not None:  # 0-9999, as {first, last}
+        first, last = span
     elif isinstance(value, dict):
         node = top.child("instances")
         first = node.integer("first", 0, hi=9999)
@@ -307,18 +270,18 @@ def _instance_range(top: _Node) -> tuple[int, int]:
     return first, last
 
 
-def _services(node: _Node) -> tuple[Service, ...]:
+def _services(node: Node) -> tuple[Service, ...]:
     services = []
     for name, value in node.items():  # the raw value: a YAML key such as 8000 is not the string "8000"
-        if not _NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             node.fail("service names are lowercase letters, digits, - and _", name)
-        svc = _Node(value, node.where(name), node.file) if isinstance(value, dict) else None
+        svc = Node(value, node.where(name), node.file) if isinstance(value, dict) else None
         if svc is None:
-            node.fail(f"must be a mapping with at least `port`, got {_kind(value)}", name)
+            node.fail(f"must be a mapping with at least `port`, got {kind(value)}", name)
         port = svc.integer("port", lo=1, hi=65535)
         if port is None:
             svc.fail("missing required key 'port'", hint="give the service's base port (instance 0)")
-        compose_name = svc.string("compose", pattern=_SERVICE_RE, what="compose service name")
+        compose_name = svc.string("compose", pattern=SERVICE_RE, what="compose service name")
         container_port = svc.integer("container_port", lo=1, hi=65535)
         if compose_name and container_port is None:
             svc.fail("missing 'container_port' for a compose service", hint="the port inside the container")
@@ -326,7 +289,7 @@ def _services(node: _Node) -> tuple[Service, ...]:
             svc.fail("'container_port' needs 'compose' (the compose service name)", "container_port")
         keys = svc.strings("env_keys")
         for key in keys:
-            if not _ENV_KEY_RE.match(key):
+            if not ENV_KEY_RE.fullmatch(key):
                 svc.fail(f"{key!r} is not a valid environment variable name", "env_keys")
         url = svc.string("url")
         svc.done()
@@ -334,12 +297,12 @@ def _services(node: _Node) -> tuple[Service, ...]:
     return tuple(services)
 
 
-def _apps(node: _Node, env_files: tuple[str, ...]) -> tuple[App, ...]:
+def _apps(node: Node, env_files: tuple[str, ...]) -> tuple[App, ...]:
     apps = []
     for name, value in node.items():
-        if not _NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             node.fail("app names are lowercase letters, digits, - and _", name)
-        app = _Node(value, node.where(name), node.file)
+        app = Node(value, node.where(name), node.file)
         command = app.string("command")
         if command is None:
             app.fail("missing required key 'command'", hint="the command PM2 runs, e.g. `python3 server.py`")
@@ -352,7 +315,7 @@ def _apps(node: _Node, env_files: tuple[str, ...]) -> tuple[App, ...]:
     return tuple(apps)
 
 
-def _check_command(app: _Node, command: str) -> None:
+def _check_command(app: Node, command: str) -> None:
     """The ecosystem file splits the command like a shell: refuse what cannot be split, here."""
     import shlex
 
@@ -364,12 +327,12 @@ def _check_command(app: _Node, command: str) -> None:
         app.fail("has no program to run", "command", "give the command PM2 runs, e.g. `python3 server.py`")
 
 
-def _compose_patches(node: _Node) -> tuple[ComposePatch, ...]:
+def _compose_patches(node: Node) -> tuple[ComposePatch, ...]:
     patches = []
     for name, value in node.items():
-        if not _SERVICE_RE.match(name):
+        if not SERVICE_RE.fullmatch(name):
             node.fail("is not a valid compose service name", name)
-        svc = _Node(value, node.where(name), node.file)
+        svc = Node(value, node.where(name), node.file)
         env = svc.env_map("environment")
         command = svc.string("command")
         svc.done()
@@ -384,7 +347,7 @@ def env_copy_name(source: str) -> str:
     return f"{stem}.env"
 
 
-def _check_env_file_names(stack: Stack, top: _Node) -> None:
+def _check_env_file_names(stack: Stack, top: Node) -> None:
     copies: dict[str, str] = {}
     for src in stack.env_files:
         copy = env_copy_name(src)

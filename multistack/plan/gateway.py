@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from multistack.errors import StackError
+from multistack.model.names import is_number
 
 #: Where the generated haproxy.cfg is mounted (the official image's default path).
 CONFIG_TARGET = "/usr/local/etc/haproxy/haproxy.cfg"
@@ -54,7 +55,7 @@ def parse_forward(text: str, where: str) -> Forward:
     listen, service, target = parts
     numbers = []
     for value in (listen, target):
-        if not value.isdigit() or not 1 <= int(value) <= 65535:
+        if not is_number(value) or not 1 <= int(value) <= 65535:
             raise StackError(f"{where}: {text!r}: {value!r} is not a port 1-65535",
                              "write each forward as gateway port, service and its port, e.g. \"80:rest:80\"")
         numbers.append(int(value))

@@ -5,20 +5,14 @@ N is computed here once, from the validated :class:`~multistack.stack.Stack`.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from multistack.errors import StackError
-from multistack.model.namespaces import derived_names
-from multistack.plan.ports import instance_ports
+from multistack.model.engines import Engine
 from multistack.model.stack import Stack
-
-if TYPE_CHECKING:
-    from multistack.model.engines import Engine
-
-_CANONICAL_INT = re.compile(r"^(0|[1-9][0-9]*)$")
+from multistack.plan.namespaces import derived_names, instance_names
+from multistack.plan.ports import instance_ports
 
 
 @dataclass(frozen=True)
@@ -49,10 +43,8 @@ class Instance:
 
     @property
     def engine(self) -> Engine:
-        """The Docker engine its containers run on (multistack.placement); its PM2 apps run here."""
-        from multistack.model.engines import engine_for
-
-        return engine_for(self.stack, self.n)
+        """The Docker engine its containers run on (``engines:``); its PM2 apps run here."""
+        return self.stack.engine_for(self.n)
 
     def variables(self) -> dict[str, Any]:
         """The names templates may use: ``{{ n }}``, ``{{ ports.backend }}``..."""
@@ -79,64 +71,18 @@ class Instance:
         }
 
 
-def parse_instance_number(text: str | int, stack: Stack) -> int:
-    """Validate an instance number given by a user (``05`` and ``abc`` are refused)."""
-    lo, hi = stack.first, stack.last
-    if isinstance(text, int) and not isinstance(text, bool):
-        value = text
-    elif isinstance(text, str) and _CANONICAL_INT.match(text.strip()):
-        value = int(text.strip())
-    elif isinstance(text, str) and text.strip().isdigit():
-        raise StackError(f"instance {text!r} has a leading zero", f"write it as {int(text)}")
-    else:
-        raise StackError(f"instance {text!r} is not a number",
-                         f"give a whole number {lo}-{hi} without leading zeros, e.g. `inv dev {lo} start`")
-    if not lo <= value <= hi:
-        raise StackError(f"instance {value} is out of range {lo}-{hi}",
-                         f"use {lo}-{hi}, or widen `instances:` in {stack.path.name}")
-    return value
-
-
 def plan_instance(stack: Stack, n: int, mode: str | None = None) -> Instance:
-    """The instance's ports, namespace and database name.
+    """The instance's ports, namespace and database name (pure: reads no file).
 
-    ``mode`` None means the instance's own (``inv dev N start --shared`` is
-    remembered) else the stack's ``mode:``. In shared mode the compose
-    services' ports are the shared infra's (their base ports).
+    ``mode`` is the instance's resolved mode; None means the stack's ``mode:``.
+    The mode ``start --shared`` remembers in the instance's folder is read by
+    the act layer (:func:`multistack.act.shared.instance_plan`), which passes it
+    in. In shared mode the compose services' ports are the shared infra's (their
+    base ports).
     """
-    from multistack.act.shared import resolve_mode
-
     namespace, database = instance_names(stack, n)
-    mode = resolve_mode(stack, n, mode)
+    mode = mode or stack.mode
     ports = instance_ports(stack, n)
     if mode == "shared":
         ports.update({svc.name: svc.port for svc in stack.services if svc.compose})
     return Instance(stack, n, ports, namespace, database, mode)
-
-
-def instance_names(stack: Stack, n: int) -> tuple[str, str]:
-    """Namespace and database name of instance ``n`` (not validated: see multistack.namespaces).
-
-    The defaults are plain string formatting so that read commands never import
-    jinja2; a template in stack.yaml is rendered strictly. The default
-    namespace uses ``-`` where the project has ``_`` and the default database
-    ``_`` where it has ``-``: each is then safe where it is used.
-    """
-    from multistack.model.namespaces import instance_overrides
-
-    namespace = f"{stack.project.replace('_', '-')}-dev-{n}"
-    database = f"{stack.project.replace('-', '_')}_instance_{n}"
-    base = {"n": n, "instance": n, "project": stack.project, "project_name": stack.compose_project(n)}
-    override = instance_overrides(stack).get(n) if "namespaces" in stack.sections else None
-    if override:
-        namespace = override
-    elif stack.namespace:
-        from multistack.plan.templating import render_string
-
-        namespace = render_string(stack.namespace, base, where=f"{stack.path.name}: namespace")
-    if stack.database:
-        from multistack.plan.templating import render_string
-
-        database = render_string(stack.database, {**base, "namespace": namespace},
-                                 where=f"{stack.path.name}: database")
-    return namespace, database

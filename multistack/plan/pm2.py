@@ -29,6 +29,11 @@ def delete(inst: Instance, pm2: Sequence[str] = DEFAULT_PM2) -> list[str]:
     return [*pm2, "delete", ecosystem(inst)]
 
 
+def stop_names(names: Sequence[str], pm2: Sequence[str] = DEFAULT_PM2) -> list[str]:
+    """Stop apps by name regex: one command for the apps of many instances (``stop --all``)."""
+    return [*pm2, "stop", app_regex(names)]
+
+
 def delete_names(names: Sequence[str], pm2: Sequence[str] = DEFAULT_PM2) -> list[str]:
     """Delete apps by name regex: for an instance whose folder (and ecosystem) is gone."""
     return [*pm2, "delete", app_regex(names)]

@@ -1,4 +1,4 @@
-"""Render every generated file of an instance to text, in memory (pure but for reads).
+"""Render every generated file of an instance to text, in memory (pure).
 
 Render -> plan -> apply: this module returns ``{name: GeneratedFile}`` and
 touches nothing on disk; :mod:`multistack.writer` compares with the disk and
@@ -8,12 +8,13 @@ file, bad compose file) is raised before a single byte is written.
 from __future__ import annotations
 
 import shlex
-import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from multistack.errors import StackError
+from multistack.model.compose_doc import ComposeDoc, base_services
+from multistack.model.sources import SourceFile, StackFiles
 from multistack.plan.instance import Instance
 from multistack.model.stack import Stack, env_copy_name
 
@@ -29,14 +30,19 @@ class GeneratedFile:
     mode: int = 0o644
 
 
-def render_instance(inst: Instance) -> dict[str, GeneratedFile]:
-    """Every file of ``.instances/instance-N/`` except the manifest, by name."""
+def render_instance(inst: Instance, sources: StackFiles) -> dict[str, GeneratedFile]:
+    """Every file of ``.instances/instance-N/`` except the manifest, by name.
+
+    ``sources``: the stack's compose and env files, read by the caller
+    (:func:`multistack.io.compose_files.read_stack_files`): plan/ opens no user file itself.
+    """
+    compose_docs = sources.compose
     stack = inst.stack
     env_vars = instance_env_vars(inst)
     files: dict[str, GeneratedFile] = {INSTANCE_ENV: GeneratedFile(_instance_env_text(inst, env_vars), 0o600)}
-    files.update(_env_copies(inst, env_vars))
+    files.update(_env_copies(inst, env_vars, sources.env))
     if stack.compose_files:
-        files[OVERRIDE] = GeneratedFile(render_override(inst))
+        files[OVERRIDE] = GeneratedFile(render_override(inst, compose_docs))
     if stack.apps:
         files[ECOSYSTEM] = GeneratedFile(render_ecosystem(inst, files), 0o600)
     return files
@@ -52,7 +58,7 @@ def instance_env_vars(inst: Instance) -> list[tuple[str, str]]:
         ("MULTISTACK_PROJECT_NAME", inst.project_name),
         ("MULTISTACK_NAMESPACE", inst.namespace),
     ]
-    if "engines" in inst.stack.sections:  # the infra may be remote: say where (PM2 apps run here)
+    if inst.stack.engines_declared:  # the infra may be remote: say where (PM2 apps run here)
         pairs += [("MULTISTACK_ENGINE", inst.engine.name), ("MULTISTACK_HOST", inst.engine.host)]
     pairs += [(f"MULTISTACK_PORT_{_env_name(name)}", str(port)) for name, port in inst.ports.items()]
     for key, template in inst.stack.env:
@@ -71,46 +77,37 @@ def _instance_env_text(inst: Instance, pairs: list[tuple[str, str]]) -> str:
     return rewrite_env("", INSTANCE_ENV, (), pairs, header=header)
 
 
-def _env_copies(inst: Instance, pairs: list[tuple[str, str]]) -> dict[str, GeneratedFile]:
+def _env_copies(inst: Instance, pairs: list[tuple[str, str]], sources: Sequence[SourceFile]) -> dict[str, GeneratedFile]:
     from multistack.plan.envfiles import LocalHosts, PortRule, rewrite_env
 
     stack = inst.stack
     local = LocalHosts([stack.host_ip])
     rules = [PortRule(base=s.port, port=inst.ports[s.name], service=s.name, keys=s.env_keys) for s in stack.services]
-    copies = {}
-    for source in stack.env_files:
-        path = stack.root / source
-        try:
-            text = path.read_text(encoding="utf-8")
-            mode = stat.S_IMODE(path.stat().st_mode)
-        except OSError as exc:
-            raise StackError(f"cannot read env file {source}: {exc.strerror}",
-                             f"create {source} or remove it from env_files") from None
-        copies[env_copy_name(source)] = GeneratedFile(rewrite_env(text, source, rules, pairs, local_hosts=local), mode)
-    return copies
+    return {env_copy_name(src.rel): GeneratedFile(rewrite_env(src.text, src.rel, rules, pairs, local_hosts=local), src.mode)
+            for src in sources}
 
 
 # --------------------------------------------------------------------------
 # Compose override
 
 
-def render_override(inst: Instance) -> str:
+def render_override(inst: Instance, compose_docs: Sequence[ComposeDoc]) -> str:
     from multistack.plan.templating import render_file
 
     stack = inst.stack
-    variables = {**inst.variables(), "compose_services": compose_service_plan(inst)}
+    variables = {**inst.variables(), "compose_services": compose_service_plan(inst, compose_docs)}
     if stack.override_template:
         template = stack.root / stack.override_template
         return render_file(template.name, variables, user_dir=template.parent)
     return render_file("docker-compose.override.yml.j2", variables)
 
 
-def compose_service_plan(inst: Instance) -> list[dict[str, Any]]:
+def compose_service_plan(inst: Instance, compose_docs: Sequence[ComposeDoc]) -> list[dict[str, Any]]:
     """What the override says about each compose service, in a stable order."""
     from multistack.plan.templating import render_string
 
     stack = inst.stack
-    base = read_base_services(stack)
+    base = base_services(compose_docs)
     variables = inst.variables()
     plan: dict[str, dict[str, Any]] = {}
     host_ip = inst.engine.host_ip  # the stack's host_ip, or where a remote engine publishes
@@ -142,62 +139,6 @@ def compose_service_plan(inst: Instance) -> list[dict[str, Any]]:
         item["environment"] = [(k, render_string(v, variables, where=f"{where}.environment.{k}"))
                                for k, v in patch.environment]
     return [plan[name] for name in sorted(plan)]
-
-
-def read_base_services(stack: Stack) -> dict[str, dict[str, Any]]:
-    """The ``services`` of the stack's compose files, merged by name (only what we inspect)."""
-    import yaml
-
-    merged: dict[str, dict[str, Any]] = {}
-    for rel in stack.compose_files:
-        path = stack.root / rel
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_ComposeLoader)  # noqa: S506
-        except OSError as exc:
-            raise StackError(f"cannot read compose file {rel}: {exc.strerror}",
-                             f"create {rel} or remove it from compose.files") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark else ""
-            raise StackError(f"{rel}{where}: malformed YAML: {getattr(exc, 'problem', exc)}",
-                             "fix the compose file") from None
-        services = (data or {}).get("services") if isinstance(data, dict) else None
-        if not isinstance(services, dict):
-            raise StackError(f"{rel}: no `services:` mapping", "a compose file needs a services: section")
-        for name, spec in services.items():
-            merged.setdefault(str(name), {}).update(spec if isinstance(spec, dict) else {})
-    return merged
-
-
-def _compose_loader() -> type:
-    import yaml
-
-    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-        """Safe loading that accepts compose's own tags (!reset, !override)."""
-
-    def tagged(loader: Any, _suffix: str, node: Any) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            return loader.construct_mapping(node)
-        if isinstance(node, yaml.SequenceNode):
-            return loader.construct_sequence(node)
-        return loader.construct_scalar(node)
-
-    Loader.add_multi_constructor("!", tagged)
-    return Loader
-
-
-class _LazyLoader:
-    """Build the YAML loader class on first use (keeps yaml out of import time)."""
-
-    _cls: type | None = None
-
-    def __call__(self, stream: Any) -> Any:
-        if _LazyLoader._cls is None:
-            _LazyLoader._cls = _compose_loader()
-        return _LazyLoader._cls(stream)
-
-
-_ComposeLoader = _LazyLoader()
 
 
 # --------------------------------------------------------------------------

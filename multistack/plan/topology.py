@@ -1,10 +1,7 @@
-"""The links between the members of a system, and pictures of them (pure).
+"""Pictures of a system's members and the links between them (pure).
 
-A topology is either a shape over the members in the order stack.yaml lists
-them (``line``: each to the next; ``star``: the hub to every other; ``full``:
-every pair) or explicit links, or both. Links are undirected and kept in one
-canonical order (by member position) so that every file generated from them
-is byte-identical between runs.
+The links themselves are declared and expanded with the system
+(:func:`multistack.model.systems.expand_links`, re-exported here).
 
 :func:`mermaid` and :func:`dot` draw a system: its members on the shared
 network, each member's own project network with its services, the ports the
@@ -14,54 +11,16 @@ gateways forward, and the links. Graphviz turns the DOT text into SVG/PNG
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from multistack.errors import StackError
+from multistack.model.systems import SHAPES, Link, expand_links, neighbours  # noqa: F401 - links are declared in the model
 
 if TYPE_CHECKING:
-    from multistack.act.systems import SystemPlan
+    from multistack.plan.systems import SystemPlan
 
-SHAPES = ("none", "line", "star", "full")
 #: Picture formats Graphviz writes for ``inv system.graph --output``.
 PICTURE_FORMATS = ("svg", "png")
-
-Link = tuple[str, str]
-
-
-def expand_links(shape: str, members: Sequence[str], hub: str | None = None,
-                 explicit: Sequence[Link] = ()) -> tuple[Link, ...]:
-    """The links of ``shape`` over ``members`` (in order) plus ``explicit`` ones, deduplicated.
-
-    Each link is ``(a, b)`` with ``a`` listed before ``b``; the result is sorted
-    by member position. Unknown members and self-links are errors (the parser
-    reports them with their key path first; this is the last guard).
-    """
-    position = {name: i for i, name in enumerate(members)}
-    pairs: set[tuple[int, int]] = set()
-    if shape == "line":
-        pairs |= {(i, i + 1) for i in range(len(members) - 1)}
-    elif shape == "star":
-        if hub not in position:
-            raise StackError(f"topology: star needs a hub among the members, got {hub!r}")
-        h = position[hub]
-        pairs |= {tuple(sorted((h, i))) for i in range(len(members)) if i != h}  # type: ignore[misc]
-    elif shape == "full":
-        pairs |= {(i, j) for i in range(len(members)) for j in range(i + 1, len(members))}
-    elif shape != "none":
-        raise StackError(f"topology: unknown shape {shape!r}", f"use one of: {', '.join(SHAPES)}")
-    for a, b in explicit:
-        if a not in position or b not in position:
-            raise StackError(f"topology: link {a}-{b} names a member that does not exist")
-        if a == b:
-            raise StackError(f"topology: link {a}-{b} links a member to itself")
-        pairs.add(tuple(sorted((position[a], position[b]))))  # type: ignore[arg-type]
-    return tuple((members[i], members[j]) for i, j in sorted(pairs))
-
-
-def neighbours(links: Sequence[Link], member: str, members: Sequence[str]) -> tuple[str, ...]:
-    """The members linked to ``member``, in member order."""
-    linked = {b for a, b in links if a == member} | {a for a, b in links if b == member}
-    return tuple(name for name in members if name in linked)
 
 
 # --------------------------------------------------------------------------

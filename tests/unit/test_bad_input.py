@@ -114,7 +114,7 @@ CASES = [
          {"compose.yml": None}),
     Case("compose-service-unknown", ["--dry", "dev", "1", "init"], EXIT_USAGE, "no service 'wbe'",
          {"stack.yaml": replace("compose: web", "compose: wbe")}),
-    Case("compose-yaml-malformed", ["doctor"], EXIT_USAGE, "compose.yml:4: malformed YAML",
+    Case("compose-yaml-malformed", ["doctor"], EXIT_USAGE, "compose.yml:4:1: malformed YAML",
          {"compose.yml": "services:\n  web:\n   - [\n"}),
     Case("app-command-unclosed-quote", ["dev", "ports"], EXIT_USAGE,
          "apps.api.command: cannot be split into arguments: No closing quotation",

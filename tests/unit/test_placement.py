@@ -18,7 +18,9 @@ from multistack.act import lifecycle
 from multistack.cli.words import parse_words
 from multistack.errors import CommandFailed, EngineError, StackError
 from multistack.plan.instance import plan_instance
-from multistack.model.engines import Engine, by_engine, compose_argv, engine_for, stack_engines
+from multistack.io.tools import Engines
+from multistack.plan.compose import ComposeCli
+from multistack.model.engines import Engine
 from multistack.model.stack import load_stack
 from tests.recording import RecordingContext
 
@@ -86,29 +88,30 @@ def load(make_stack: Callable[..., Path], engines: str, extra: str = ""):
 
 def test_no_engines_section_is_one_default_engine_for_every_slot(make_stack):
     stack = load(make_stack, "")
-    (engine,) = stack_engines(stack)
+    (engine,) = stack.engines
     assert engine == Engine("local", host_ip="127.0.0.1", slots=tuple(range(10)))
     assert engine.local and engine.flags() == ()
-    assert compose_argv(engine, ("docker", "compose")) == ("docker", "compose")
+    assert ComposeCli.on(engine).prefix() == ["docker", "compose"]
 
 
 def test_engines_hold_their_slots_and_unlisted_instances_stay_local(make_stack):
     stack = load(make_stack, "engines:\n  big: {context: bigbox, host: bigbox.lan, slots: [5, '7-8']}\n")
-    big, local = stack_engines(stack)
+    big, local = stack.engines
     assert (big.name, big.slots, big.host, big.host_ip) == ("big", (5, 7, 8), "bigbox.lan", "0.0.0.0")
     assert (local.name, local.slots, local.local) == ("local", (0, 1, 2, 3, 4, 6, 9), True)
-    assert engine_for(stack, 7) == big and engine_for(stack, 6) == local
-    assert {e.name: ns for e, ns in by_engine(stack, [1, 5, 6]).items()} == {"big": [5], "local": [1, 6]}
+    assert stack.engine_for(7) == big and stack.engine_for(6) == local
+    assert {e.name: ns for e, ns in stack.by_engine([1, 5, 6]).items()} == {"big": [5], "local": [1, 6]}
 
 
 def test_an_engine_without_slots_takes_the_rest_and_docker_host_gives_the_host(make_stack):
     stack = load(make_stack, "engines:\n  ci: {docker_host: 'ssh://dev@ci.lan', slots: 0-1}\n"
                              "  big: {context: bigbox, host: bigbox.lan}\n")
-    ci, big = stack_engines(stack)
+    ci, big = stack.engines
     assert ci.host == "ci.lan" and ci.flags() == ("--host", "ssh://dev@ci.lan")
     assert big.slots == tuple(range(2, 10))
-    assert compose_argv(ci, ("docker-compose",)) == ("env", "DOCKER_HOST=ssh://dev@ci.lan", "docker-compose")
-    assert compose_argv(big, ("docker", "compose")) == ("docker", "--context", "bigbox", "compose")
+    standalone = Engines(compose=("docker-compose",), compose_plugin=False)
+    assert ComposeCli.on(ci, standalone).prefix() == ["env", "DOCKER_HOST=ssh://dev@ci.lan", "docker-compose"]
+    assert ComposeCli.on(big).prefix() == ["docker", "--context", "bigbox", "compose"]
 
 
 @pytest.mark.parametrize("engines, message", [
@@ -158,21 +161,25 @@ def test_pm2_ports_stay_unique_on_this_machine_whatever_the_engine(make_stack):
 
 
 def test_remote_instance_publishes_on_its_engine_and_env_points_at_its_host(placed):
+    from multistack.io.compose_files import read_stack_files
     from multistack.plan.render import render_instance
 
-    six = render_instance(plan_instance(placed, 6))
+    docs = read_stack_files(placed)
+    six = render_instance(plan_instance(placed, 6), docs)
     assert '"0.0.0.0:8600:8080"' in six["docker-compose.override.yml"].text
     env = six["instance.env"].text
     assert "MULTISTACK_ENGINE=big\nMULTISTACK_HOST=bigbox.lan\n" in env and "WEB_URL=http://bigbox.lan:8600" in env
-    one = render_instance(plan_instance(placed, 1))
+    one = render_instance(plan_instance(placed, 1), docs)
     assert '"127.0.0.1:8100:8080"' in one["docker-compose.override.yml"].text
     assert "MULTISTACK_HOST=localhost" in one["instance.env"].text
 
 
 def test_without_engines_the_env_is_unchanged(make_stack):
+    from multistack.io.compose_files import read_stack_files
     from multistack.plan.render import render_instance
 
-    env = render_instance(plan_instance(load(make_stack, ""), 1))["instance.env"].text
+    stack = load(make_stack, "")
+    env = render_instance(plan_instance(stack, 1), read_stack_files(stack))["instance.env"].text
     assert "MULTISTACK_HOST" not in env and "MULTISTACK_ENGINE" not in env and "WEB_URL=http://localhost:8100" in env
 
 

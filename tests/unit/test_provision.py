@@ -12,11 +12,11 @@ from multistack.act import lifecycle
 from multistack.io.tools import Engines
 from multistack.errors import CommandFailed, StackError
 from multistack.plan.instance import plan_instance
+from multistack.act.shared import instance_plan
 from multistack.act.shared import (
     MODE_FILE,
     infra_down,
     infra_up,
-    parse_steps,
     provision,
     remember_mode,
     resolve_mode,
@@ -86,7 +86,7 @@ def mock(*responses: tuple[str, list[Result]]) -> MockContext:
 
 
 def test_steps_in_the_order_written(shared):
-    steps = parse_steps(shared)
+    steps = shared.provision
     assert [s.name for s in steps] == ["database", "bucket", "queue"]
     assert steps[0].run_in == "db" and steps[1].run_in == "host"
     assert steps[1].create == ("mc", "mb", "--ignore-existing", "local/{{ names.bucket }}")
@@ -104,14 +104,13 @@ def test_steps_in_the_order_written(shared):
     ("provision: [a, b]\n", "provision: must be a mapping"),
 ])
 def test_bad_steps(make_stack, section, message):
-    stack = load_stack(make_stack("project: shop\n" + section))
     with pytest.raises(StackError, match=re.escape(message)):
-        parse_steps(stack)
+        load_stack(make_stack("project: shop\n" + section))
 
 
 def test_the_example_stack_provision_section_is_valid():
     stack = load_stack(ROOT / "stack.yaml")
-    steps = parse_steps(stack)
+    steps = stack.provision
     assert [s.name for s in steps] == ["database", "bucket", "temporal-namespace"]
     inst = plan_instance(stack, 2, mode="shared")
     argv = step_argv(steps[0], "create", inst)
@@ -130,16 +129,16 @@ def test_mode_comes_from_flag_then_instance_then_stack(shared, make_stack):
     inst = plan_instance(shared, 1, mode="isolated")
     remember_mode(inst)
     assert (inst.dir / MODE_FILE).read_text() == "isolated\n"
-    assert plan_instance(shared, 1).mode == "isolated"  # remembered, without the flag
-    assert plan_instance(shared, 2).mode == "shared"  # the stack's
+    assert instance_plan(shared, 1).mode == "isolated"  # remembered, without the flag
+    assert instance_plan(shared, 2).mode == "shared"  # the stack's
+    assert plan_instance(shared, 1).mode == "shared"  # the plan itself reads no file: the act layer passes the mode
     with pytest.raises(StackError, match="unknown mode 'both'"):
         resolve_mode(shared, 1, "both")
 
 
 def test_bad_mode(make_stack):
-    stack = load_stack(make_stack("project: shop\nmode: mixed\n"))
     with pytest.raises(StackError, match="stack.yaml: mode: must be one of isolated, shared, got 'mixed'"):
-        plan_instance(stack, 0)
+        load_stack(make_stack("project: shop\nmode: mixed\n"))
 
 
 def test_shared_mode_points_at_the_shared_infra_ports(shared):
@@ -155,7 +154,7 @@ def test_shared_mode_points_at_the_shared_infra_ports(shared):
 
 def test_step_commands_render_with_the_instance_variables(shared):
     inst = plan_instance(shared, 2)
-    database, bucket, queue = parse_steps(shared)
+    database, bucket, queue = shared.provision
     root = shared.root
     assert step_argv(database, "exists", inst) == [
         "docker", "compose", "-p", "shop-shared", "-f", f"{root}/compose.yml", "exec", "-T", "db",
@@ -171,7 +170,7 @@ def test_step_commands_render_with_the_instance_variables(shared):
 def test_unknown_template_variable_names_the_step(make_stack):
     stack = load_stack(make_stack("project: shop\nmode: shared\nprovision:\n  db: {create: 'createdb {{ dbname }}'}\n"))
     with pytest.raises(StackError, match=r"stack.yaml: provision.db.create: unknown template variable: 'dbname'"):
-        step_argv(parse_steps(stack)[0], "create", plan_instance(stack, 1))
+        step_argv(stack.provision[0], "create", plan_instance(stack, 1))
 
 
 def test_infra_commands(shared):

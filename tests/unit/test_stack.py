@@ -112,7 +112,7 @@ def test_schema_knows_every_top_level_key_the_loader_accepts():
     from multistack.model import stack as module
 
     accepted = {"project", "instances", "stride", "host_ip", "compose", "pm2", "env_files", "services", "apps",
-                "env", "namespace", "database", "instances_dir", *module.EXTRA_SECTIONS}
+                "env", "namespace", "database", "instances_dir", *module.SECTIONS}
     assert set(schema["properties"]) == accepted
 
 

@@ -11,6 +11,7 @@ import yaml
 
 from multistack.errors import StackError
 from multistack.plan.instance import plan_instance
+from multistack.io.compose_files import read_stack_files
 from multistack.plan.render import render_instance
 from multistack.model.stack import check_files, parse_stack
 
@@ -29,16 +30,16 @@ def load_everything(doc: dict, path: Path) -> None:
     """What commands do with a stack: validate, check names, read the sections, render instance 1."""
     from multistack.act import systems
     from multistack.act.mesh import load_mesh
-    from multistack.model.namespaces import check_stack
+    from multistack.plan.namespaces import check_stack
 
     stack = parse_stack(doc, path)
     check_files(stack)
     check_stack(stack)
-    if "mesh" in stack.sections:
+    if stack.mesh is not None:
         load_mesh(stack)
-    for system in systems.parse_systems(stack).values():
+    for system in stack.systems.values():
         systems.plan_system(stack, system)
-    render_instance(plan_instance(stack, 1))
+    render_instance(plan_instance(stack, 1), read_stack_files(stack))
 
 
 def test_wrong_values_everywhere_are_user_errors(tmp_path):

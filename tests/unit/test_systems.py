@@ -106,11 +106,11 @@ def dump(data: Any) -> str:
 
 
 def parse_error(make_stack: Callable[..., Path], text: str, plan: bool = False) -> str:
-    stack = load_stack(make_stack(text, {"compose.yml": COMPOSE, "mw.conf.j2": MW_TEMPLATE}))
+    path = make_stack(text, {"compose.yml": COMPOSE, "mw.conf.j2": MW_TEMPLATE})
     with pytest.raises(StackError) as info:
-        parsed = core.parse_systems(stack)
+        stack = load_stack(path)  # the systems: section is parsed with the stack
         if plan:
-            for system in parsed.values():
+            for system in stack.systems.values():
                 core.plan_system(stack, system)
     return info.value.line()
 
@@ -121,7 +121,7 @@ def parse_error(make_stack: Callable[..., Path], text: str, plan: bool = False) 
 
 def test_the_example_systems_of_stack_yaml():
     stack = load_stack(ROOT / "stack.yaml")
-    found = core.parse_systems(stack)
+    found = stack.systems
     assert list(found) == ["suite", "sim"]
     suite, sim = found["suite"], found["sim"]
     assert [m.name for m in suite.members] == ["storer", "retriever"]
@@ -142,7 +142,7 @@ def test_the_example_systems_of_stack_yaml():
 
 
 def test_no_section_means_no_systems(minimal_stack):
-    assert core.parse_systems(load_stack(minimal_stack)) == {}
+    assert load_stack(minimal_stack).systems == {}
     with pytest.raises(StackError, match="no system named 'x'"):
         core.get_system(load_stack(minimal_stack), "x")
 
@@ -161,7 +161,7 @@ def test_defaults(make_stack):
     assert system.compose_files == ("c.yml",) and system.stride == 100
     assert [(m.name, m.slot) for m in system.members] == [("a", 0), ("b", 1)]
     assert system.topology.shape == "none" and system.topology.links == ()
-    assert system.gateway.image == core.DEFAULT_GATEWAY_IMAGE and system.gateway.service == "gateway"
+    assert system.gateway.image == "haproxy:2.8.14-alpine" and system.gateway.service == "gateway"
     plan = core.plan_system(stack, system)
     assert plan.members[0].project_network_name == "p-s-a_default"
 
@@ -224,7 +224,7 @@ def test_names_must_be_unique_between_systems_on_one_network(make_stack):
     # On a network of its own, the same name is another host.
     data["systems"]["other"] = {**other, "network": "othernet"}
     stack = load_stack(make_stack(dump(data), {"compose.yml": COMPOSE, "mw.conf.j2": MW_TEMPLATE}))
-    assert list(core.parse_systems(stack)) == ["suite", "other"]
+    assert list(stack.systems) == ["suite", "other"]
     # A member of one system named like a service another system puts on the same network.
     data["systems"]["other"] = {**other, "members": {"rest": {"slot": 7}}, "shared_services": []}
     assert "'rest' is also service rest of system suite" in parse_error(make_stack, dump(data))
@@ -328,8 +328,10 @@ def test_graph_text(suite):
 def test_graphviz_accepts_the_dot_text(suite, tmp_path):
     import shutil
 
+    from tests.conftest import skip_unless_installed
+
     if not shutil.which("dot"):
-        pytest.skip("Graphviz is not installed")
+        skip_unless_installed("Graphviz is not installed (apt-get install graphviz)")
     plan = core.plan_system(suite, core.get_system(suite, "suite"))
     source = tmp_path / "g.dot"
     source.write_text(dot(plan))
@@ -396,7 +398,7 @@ def test_system_override(suite):
     assert set(data["services"]) == {"gateway", "rest"}  # mq and smc stay on appnet only
     gateway = data["services"]["gateway"]
     assert gateway["networks"] == {"appnet": {}, "meshnet": {"aliases": ["storer"]}}
-    assert gateway["image"] == core.DEFAULT_GATEWAY_IMAGE and gateway["init"] is True
+    assert gateway["image"] == "haproxy:2.8.14-alpine" and gateway["init"] is True
     assert gateway["command"] == ["haproxy", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]
     assert gateway["volumes"][0]["source"] == str(mp.dir / "haproxy.cfg")
     assert data["services"]["rest"]["networks"] == {"appnet": {}, "meshnet": {}}

@@ -1,0 +1,304 @@
+"""The doctor's machine checks: Compose, the engine, PM2, networks, address pools, host ports.
+
+Every engine query goes through :func:`multistack.io.shell.probe` (one
+``docker info``, one ``docker network ls``), so ``inv --dry doctor`` shows
+them and runs none. What the answers mean is decided by pure functions
+(:func:`pool_capacity`, :func:`address_pool_findings`, :func:`port_findings`...)
+that the tests call with recorded answers. The stack's own files on disk are
+looked at here too: what is at a path (for the static checks), whether the
+declared templates exist, and the bind-mounted files to create before ``up``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, TextIO
+
+from multistack.act.doctor.report import Finding
+from multistack.act.doctor.static import StaticReport
+from multistack.errors import EngineError, StackError
+from multistack.io.hostports import taken_ports
+from multistack.io.shell import for_real, probe
+from multistack.io.status import collect, parse_containers, parse_jlist
+from multistack.io.tools import (DOCKERD_HINT, OVERRIDE_TAG_MIN, PLUGIN, SETUP_HINT, engine_unreachable_message,
+                                 find_compose, find_pm2, last_line, version_at_least)
+from multistack.io.writer import atomic_write
+from multistack.model.doctor import DoctorSettings
+from multistack.model.stack import Stack
+from multistack.plan.compose import DockerCli
+from multistack.plan import pm2 as pm2_argv
+
+if TYPE_CHECKING:
+    from invoke import Context
+
+    from multistack.plan.instance import Instance
+
+#: Docker's default address pools (libnetwork ipamutils): 172.17-31.0.0/16, then 192.168.0.0/16 in /20s.
+DEFAULT_ADDRESS_POOLS = tuple({"Base": f"172.{i}.0.0/16", "Size": 16} for i in range(17, 32)) + (
+    {"Base": "192.168.0.0/16", "Size": 20},)
+POOLS_FIX = ("remove unused networks (`docker network prune`), lower `instances:` in stack.yaml, or give "
+             "dockerd more pools: \"default-address-pools\": [{\"base\": \"10.200.0.0/16\", \"size\": 24}] "
+             "in /etc/docker/daemon.json (256 networks)")
+
+
+
+def engine_info_argv(docker: str = "docker") -> list[str]:
+    """Everything the engine says about itself (version, address pools) as one JSON line."""
+    return DockerCli(docker).args("info", "--format", "{{json .}}")
+
+
+def network_ls_argv(docker: str = "docker") -> list[str]:
+    """Every network of the engine, one JSON line each (name, driver, scope)."""
+    return DockerCli(docker).args("network", "ls", "--format", "{{json .}}")
+
+
+def parse_json_lines(text: str) -> list[dict[str, Any]]:
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                rows.append(value)
+    return rows
+
+
+def pool_capacity(info: Mapping[str, Any]) -> int:
+    """How many networks the engine's address pools hold (its DefaultAddressPools, else Docker's defaults)."""
+    pools = info.get("DefaultAddressPools") or DEFAULT_ADDRESS_POOLS
+    total = 0
+    for pool in pools:
+        try:
+            prefix = ipaddress.ip_network(str(pool.get("Base")), strict=False).prefixlen
+            size = int(pool.get("Size"))
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if size >= prefix:
+            total += 2 ** (size - prefix)
+    return total
+
+
+def address_pool_findings(stack: Stack, report: StaticReport, info: Mapping[str, Any],
+                          networks: Sequence[Mapping[str, Any]], n: int | None) -> list[Finding]:
+    """Instances × networks per instance against the pools left (pure)."""
+    per = report.networks_per_instance
+    if not per and not report.shared_networks:
+        return []
+    capacity = pool_capacity(info)
+    bridges = [net for net in networks if net.get("Driver") == "bridge" and net.get("Scope", "local") == "local"]
+    names = {str(net.get("Name", "")) for net in networks}
+    free = max(capacity - len(bridges), 0)
+    with_networks = {m for m in stack.instance_range
+                     if any(name.startswith(stack.compose_project(m) + "_") for name in names)}
+    shared_missing = sum(1 for name in report.shared_networks if name not in names)
+    total = len(stack.instance_range)
+    needed_all = (total - len(with_networks)) * per + shared_missing
+    needed_next = (0 if n is not None and n in with_networks else per) + shared_missing
+    key = "instances"
+    who = f"instance {n}" if n is not None else "the next instance"
+    if free < needed_next:
+        return [Finding("error", "address-pools", stack.path.name, key,
+                        f"{who} needs {needed_next} network(s) and the engine has {free} address pool(s) left "
+                        f"({len(bridges)} of {capacity} in use): compose fails with \"all predefined address pools "
+                        "have been fully subnetted\"", POOLS_FIX)]
+    if free < needed_all:
+        fits = (free - shared_missing) // per if per else total
+        return [Finding("warning", "address-pools", stack.path.name, key,
+                        f"{free} address pool(s) left ({len(bridges)} of {capacity} in use): only {fits} more "
+                        f"instance(s) of {per} network(s) each can start, of the {total} in instances "
+                        f"{stack.first}-{stack.last}", POOLS_FIX)]
+    return [Finding("info", "address-pools", stack.path.name, key,
+                    f"{free} of {capacity} address pools free; every instance needs {per} network(s)")]
+
+
+def external_network_findings(report: StaticReport, names: set[str]) -> list[Finding]:
+    return [Finding("error", "external-network", file, key,
+                    f"external network {name!r} does not exist: compose refuses to start",
+                    f"create it once: docker network create {name}")
+            for file, key, name in report.external_networks if name not in names]
+
+
+def port_findings(stack: Stack, inst: Instance, taken: Sequence[Any], own: Mapping[str, str]) -> list[Finding]:
+    """Each taken port of the instance's plan, by whom; what the instance runs itself is fine.
+
+    ``own``: service -> who holds its port legitimately (``instance 1 itself``, ``the shared infra``).
+    """
+    out = []
+    for item in taken:
+        where = (stack.path.name, f"services.{item.service}.port")
+        if item.service in own:
+            out.append(Finding("info", "port-taken", *where,
+                               f"port {item.port} ({item.service}) is held by {own[item.service]} (running)"))
+            continue
+        who = f"held by {item.holder}" if item.holder else "held by another process (the OS does not say which)"
+        out.append(Finding("error", "port-taken", *where,
+                           f"port {item.port} ({item.service} of instance {inst.n}) is already in use, {who}",
+                           "stop what holds it, or use another instance number"))
+    return out
+
+
+def machine_checks(c: Context, stack: Stack, report: StaticReport, inst: Instance | None = None) -> list[Finding]:
+    """Compose, engine, PM2, networks, pools and ports: one ``docker info``, one ``docker network ls``.
+
+    Under ``--dry`` the engine queries are shown, not run (their answers would be empty).
+    """
+    found = for_real(c, lambda: _asked(c, stack, report, inst), dry=lambda: _shown(c, stack, inst))
+    return found or []
+
+
+def _shown(c: Context, stack: Stack, inst: Instance | None) -> list[Finding]:
+    """``--dry``: show the engine queries, check only the host ports (no engine answer to go by)."""
+    findings: list[Finding] = []
+    if stack.compose_files:
+        for argv in ([*PLUGIN, "version", "--short"], engine_info_argv(), network_ls_argv()):
+            probe(c, argv)
+        findings.append(Finding("info", "engine", "", "", "--dry: the engine queries above were shown, not run"))
+    if inst is not None:
+        findings += _port_checks(c, stack, inst, engine_ok=False, pm2=None)
+    return findings
+
+
+def _asked(c: Context, stack: Stack, report: StaticReport, inst: Instance | None) -> list[Finding]:
+    """Every machine check, from the engine's and the tools' answers."""
+    findings: list[Finding] = []
+    if stack.compose_files:
+        minimum = ".".join(map(str, OVERRIDE_TAG_MIN))
+        try:
+            argv, version = find_compose(c)
+        except EngineError as exc:
+            findings.append(Finding("error", "compose", "", "", exc.message, exc.hint or ""))
+        else:
+            if version_at_least(version, OVERRIDE_TAG_MIN):
+                findings.append(Finding("info", "compose", "", "",
+                                        f"Docker Compose {version} (`{' '.join(argv)}`; needs >= {minimum})"))
+            else:
+                findings.append(Finding("error", "compose", "", "",
+                                        f"Docker Compose {version} is too old: the override uses !override and "
+                                        f"!reset (Compose >= {minimum})", "upgrade Docker Compose"))
+        findings += _engine_checks(c, stack, report, inst)
+    pm2: tuple[str, ...] | None = None
+    if stack.apps:
+        try:
+            pm2 = find_pm2(stack.root)
+            findings.append(Finding("info", "pm2", stack.path.name, "apps", f"PM2: {pm2[0]}"))
+        except EngineError as exc:
+            findings.append(Finding("error", "pm2", stack.path.name, "apps", exc.message, exc.hint or ""))
+    if inst is not None:
+        findings += _port_checks(c, stack, inst, engine_ok=not any(f.check == "engine" and f.severity == "error"
+                                                                    for f in findings), pm2=pm2)
+    return findings
+
+
+def _engine_checks(c: Context, stack: Stack, report: StaticReport, inst: Instance | None) -> list[Finding]:
+    if not shutil.which("docker"):
+        return [Finding("error", "engine", "", "", "the docker command is not installed", SETUP_HINT)]
+    result = probe(c, engine_info_argv())
+    info: dict[str, Any] = {}
+    if result.ok:
+        rows = parse_json_lines(result.stdout)
+        info = rows[0] if rows else {}
+    if not info.get("ServerVersion"):
+        return [Finding("error", "engine", "", "", engine_unreachable_message(last_line(result.stderr)), DOCKERD_HINT)]
+    findings = [Finding("info", "engine", "", "", f"Docker engine {info['ServerVersion']}")]
+    listing = probe(c, network_ls_argv())
+    networks = parse_json_lines(listing.stdout) if listing.ok else []
+    if not listing.ok:
+        return findings
+    findings += external_network_findings(report, {str(net.get("Name", "")) for net in networks})
+    findings += address_pool_findings(stack, report, info, networks, inst.n if inst else None)
+    return findings
+
+
+def _port_checks(c: Context, stack: Stack, inst: Instance, engine_ok: bool,
+                 pm2: tuple[str, ...] | None) -> list[Finding]:
+    taken = taken_ports(inst.ports, stack.host_ip)
+    own: dict[str, str] = {}
+    if taken:
+        own.update(dict.fromkeys(_own_services(c, stack, inst, engine_ok, pm2), f"instance {inst.n} itself"))
+    if getattr(inst, "mode", "isolated") == "shared":
+        own.update(dict.fromkeys((svc.name for svc in stack.services if svc.compose), "the shared infra"))
+    findings = port_findings(stack, inst, taken, own)
+    if not taken:
+        findings.append(Finding("info", "port-taken", stack.path.name, "services",
+                                f"{len(inst.ports)} port(s) of instance {inst.n}, all free on {stack.host_ip}"))
+    return findings
+
+
+def _own_services(c: Context, stack: Stack, inst: Instance, engine_ok: bool, pm2: tuple[str, ...] | None) -> set[str]:
+    """Services whose ports the instance holds itself (its containers run, its apps are online)."""
+    containers: list[dict[str, str]] = []
+    processes: list[dict[str, Any]] = []
+    if stack.compose_files and engine_ok:
+        result = probe(c, DockerCli().ps_all())
+        containers = parse_containers(result.stdout) if result.ok else []
+    if stack.apps and pm2:
+        result = probe(c, pm2_argv.jlist(pm2))
+        processes = parse_jlist(result.stdout) if result.ok else []
+    state = collect(stack, containers, processes, {inst.n}).get(inst.n)
+    own: set[str] = set()
+    if state:
+        running = {s.service for s in state.services if s.state == "running"}
+        own |= {svc.name for svc in stack.services if svc.compose in running}
+        if any(a.status == "online" for a in state.apps):
+            own |= {svc.name for svc in stack.services if not svc.compose}
+    return own
+
+
+# --------------------------------------------------------------------------
+# The stack's files on disk
+
+
+def path_kind(path: Path) -> str | None:
+    """What is at ``path``; the only file-system access of the static checks."""
+    if path.is_file():
+        return "file"
+    if path.is_dir():
+        try:
+            return "dir" if any(path.iterdir()) else "empty-dir"
+        except OSError:
+            return "dir"
+    return None
+
+
+def check_settings_files(stack: Stack, settings: DoctorSettings) -> None:
+    """Every declared bind-file template exists (I/O, like stack.check_files)."""
+    for path, template in settings.bind_files:
+        if template and not (stack.root / template).is_file():
+            raise StackError(f"{stack.path.name}: doctor.bind_files.{path}: template {template} does not exist",
+                             f"create {template}, or write `{path}: ''` for an empty file")
+
+
+def create_bind_files(report: StaticReport, dry: bool = False, out: TextIO | None = None) -> list[Path]:
+    """Create each missing bind-mounted file (never replacing one that appeared meanwhile)."""
+    created = []
+    for bind in report.bind_files:
+        what = f"a copy of {bind.template.name}" if bind.template else "empty"
+        users = f", bind-mounted by {', '.join(bind.services)}" if bind.services else ""
+        if bind.path.exists():
+            continue
+        if dry:
+            print(f"would create {bind.display} ({what}{users})", file=out or sys.stdout)
+            continue
+        try:
+            data = bind.template.read_bytes() if bind.template else b""
+            mode = (bind.template.stat().st_mode & 0o777) if bind.template else 0o644
+            done = atomic_write(bind.path, data, mode, exclusive=True)
+        except OSError as exc:  # e.g. a parent that is a file, or a folder we may not write
+            raise StackError(f"cannot create bind-mounted file {bind.display}: {_os_reason(exc)}",
+                             "fix its path (compose volumes: or doctor.bind_files), or create it yourself") from None
+        if done:
+            created.append(bind.path)
+            print(f"created {bind.display} ({what}{users}; Docker would have made a directory)",
+                  file=out or sys.stdout)
+    return created
+
+
+def _os_reason(exc: OSError) -> str:
+    """``File exists: /x/stack.yaml``: the OS's reason and the path it is about."""
+    return f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
