@@ -18,7 +18,9 @@ Compared, with 10 instances running:
   * ``inv dev stop --all`` against ``inv dev N stop`` for every N in turn;
   * ``inv dev N start`` against the raw ``docker compose ... up -d --wait`` (and
     ``pm2 startOrRestart``) on the same generated files, from the same state
-    (containers down, volumes kept).
+    (containers down, volumes kept);
+  * ``inv dev N start`` again on the running, unchanged instances: left alone
+    (one ``docker ps`` + one ``pm2 jlist``, no render, no ``up``, no restart).
 
 How processes are counted: every command multistack runs goes through invoke's
 ``Context.run``, and invoke starts each one with ``invoke.runners.Local.start``
@@ -121,7 +123,7 @@ class Bench:
         folder = self.folder(n)
         return ["docker", "compose", "-p", f"{project}-dev-{n}", "-f", str(self.root / "compose.yml"),
                 "-f", str(folder / "docker-compose.override.yml"), "--env-file", str(folder / "instance.env"),
-                "up", "-d", "--remove-orphans", "--wait"]
+                "up", "-d", "--remove-orphans", "--wait", "--wait-timeout", "300"]
 
 
 def copy_stack(dest: Path, project: str, health_interval: str = "1s") -> None:
@@ -249,6 +251,12 @@ def main() -> None:
         rows.append(Row("inv dev N start (per instance)", [statistics.median(r.seconds for r in again)],
                         len(again[-1].calls), 1,
                         f"min {min(r.seconds for r in again):.2f} max {max(r.seconds for r in again):.2f}"))
+        step("inv dev N start of a running, unchanged instance (left alone: no up, no PM2 restart)")
+        repeat = [bench.inv("dev", str(n), "start") for n in numbers]
+        rows.append(Row("inv dev N start, running and unchanged (per instance)",
+                        [statistics.median(r.seconds for r in repeat)], len(repeat[-1].calls), 1,
+                        f"min {min(r.seconds for r in repeat):.2f} max {max(r.seconds for r in repeat):.2f}; "
+                        "goal < 1 s (issue 13)"))
         rows.append(Row("raw docker compose up -d --wait (per instance)", [statistics.median(compose_times)], 1, 0,
                         f"min {min(compose_times):.2f} max {max(compose_times):.2f}"))
         rows.append(Row("raw compose up --wait + pm2 startOrRestart (per instance)",

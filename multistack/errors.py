@@ -12,6 +12,8 @@ EXIT_ENGINE = 3  # Docker, Compose or PM2 missing or unreachable
 EXIT_CONFLICT = 4  # a lock is held, a port is taken, a file was edited by hand
 EXIT_FAILED = 1  # an engine command failed, or some instances of --all failed
 EXIT_DOCTOR = 5  # `inv doctor` (or the checks `start` runs first) found a problem that breaks a start
+EXIT_BROKEN_PIPE = 141  # stdout's reader went away (`inv dev 1 info | head -1`): quiet, as SIGPIPE (128+13)
+EXIT_NOT_HEALTHY = 6  # `status`: an instance is degraded or down (something it declares is not up)
 
 
 class StackError(Exception):
@@ -25,9 +27,13 @@ class StackError(Exception):
         self.hint = hint
 
     def line(self) -> str:
-        """The single line printed on stderr."""
+        """The single line printed on stderr.
+
+        Characters that would break or hide it (a newline, ``\\r``, NUL, U+2028
+        quoted from a user's file) are shown escaped: it stays one line.
+        """
         text = f"error: {self.message}"
-        return f"{text} (fix: {self.hint})" if self.hint else text
+        return _one_line(f"{text} (fix: {self.hint})" if self.hint else text)
 
 
 class EngineError(StackError):
@@ -52,3 +58,20 @@ class DoctorError(StackError):
     """A doctor check found something that would break a start (docs/doctor.md)."""
 
     exit_code = EXIT_DOCTOR
+
+
+class NotHealthy(StackError):
+    """``status`` found a declared compose service or PM2 app not up (the report is printed first).
+
+    A code of its own, not 1: the engines answered and nothing failed; a script can tell
+    "start it" (6) from "the engine is broken" (3) or "a command failed" (1).
+    """
+
+    exit_code = EXIT_NOT_HEALTHY
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every non-printable character (controls, line separators) as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

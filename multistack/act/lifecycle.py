@@ -19,14 +19,18 @@ from invoke.exceptions import UnexpectedExit
 
 from multistack.plan.compose import ComposeProject, DockerCli
 from multistack.plan import pm2
+from multistack.io import pm2home
 from multistack.io.tools import Engines, detect, engine_problem, engine_unreachable, last_line
 from multistack.errors import CommandFailed, ConflictError, EngineError, StackError
 from multistack.act.shared import instance_plan
+from multistack.act.networks import check_subnets
 from multistack.plan.instance import Instance
+from multistack.plan.masking import mask_json, mask_text
 from multistack.plan.render import GeneratedFile
 from multistack.act.parallel import fan_out, finish
 from multistack.model.engines import Engine
 from multistack.model.names import is_number
+from multistack.io.paths import instance_folder, os_failure
 from multistack.io.shell import assume_yes, for_real, guard, probe, query, run, start as start_command, workers
 from multistack.model.stack import Stack
 from multistack.io.status import InstanceState, collect, parse_containers, parse_jlist, render_state
@@ -57,6 +61,7 @@ class Options:
     follow: bool = False
     tail: int | None = None
     mode: str | None = None  # --shared / --isolated (multistack.provision)
+    wait_timeout: int | None = None  # --wait-timeout (start, restart); None: stack.yaml's start.wait_timeout
 
 
 def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> None:
@@ -74,6 +79,10 @@ def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> N
     if command.action in READ_ACTIONS:
         handler(c, inst, opts)
         return
+    if command.action in ("init", "start", "restart", "clean"):
+        from multistack.act.generate import own_folder
+
+        own_folder(inst)  # a symlinked or foreign folder is refused before anything is written or run
     with _locked(c, stack, inst.n, command.action):
         handler(c, inst, opts)
 
@@ -103,7 +112,7 @@ def ports_table(inst: Instance) -> str:
     title = f"instance {inst.n} ({inst.project_name})"
     if inst.stack.engines_declared:
         title += f" on engine {inst.engine.describe()}"
-    return table(["service", "port", "runs in", "url"], rows, title=title)
+    return mask_text(table(["service", "port", "runs in", "url"], rows, title=title))
 
 
 def _host_of(inst: Instance, name: str) -> str:
@@ -145,7 +154,7 @@ def info_data(inst: Instance) -> dict[str, Any]:
 def info(c: Context, inst: Instance, opts: Options) -> None:
     data = info_data(inst)
     if opts.json:
-        print(json.dumps(data, indent=2))
+        print(json.dumps(mask_json(data), indent=2))
         return
     from multistack.io.tables import table
 
@@ -157,12 +166,12 @@ def info(c: Context, inst: Instance, opts: Options) -> None:
     )]
     if inst.stack.engines_declared:
         rows.append(["engine", inst.engine.describe()])
-    print(table(["what", "value"], rows, title=f"instance {inst.n}"))
+    print(mask_text(table(["what", "value"], rows, title=f"instance {inst.n}")))
     print()
     from multistack.plan.namespaces import names_rows
 
-    print(table(["used by", "template name", "value"], names_rows(inst),
-                title=f"names of instance {inst.n} (namespace {inst.namespace})"))
+    print(mask_text(table(["used by", "template name", "value"], names_rows(inst),
+                          title=f"names of instance {inst.n} (namespace {inst.namespace})")))
     print()
     print(ports_table(inst))
 
@@ -176,24 +185,50 @@ def project_name(c: Context, inst: Instance, opts: Options) -> None:
 
 
 def init(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, quiet: bool = False,
-         files: Rendered | None = None) -> None:
+         files: Rendered | None = None) -> list[str]:
     """Write (or refresh) the instance's folder; under --dry, say what would change.
 
     ``files``: the instance's files if the caller rendered them already (``start`` does, once).
+    An instance whose manifest still matches every source and file is not rendered at all
+    (no jinja2): each file is reported ``identical`` from the manifest.
+    Returns the names of the files written (``start`` restarts only what they affect).
     """
-    for_real(c, lambda: _write_instance(inst, opts, out, quiet, files), dry=lambda: _say_writes(inst, out, files))
+    from multistack.act.generate import own_folder, tidy
+
+    own_folder(inst)  # a symlinked or foreign folder is refused before anything, --dry too
+    if files is None and not opts.force and _unchanged(inst):
+        for_real(c, lambda: tidy(inst))  # what a killed run left beside a complete instance
+        if not quiet:  # --dry says only what would change: nothing
+            for_real(c, lambda: _say_identical(inst, out))
+        return []
+    return for_real(c, lambda: _write_instance(inst, opts, out, quiet, files),
+                    dry=lambda: _say_writes(inst, out, files)) or []
 
 
-def _write_instance(inst: Instance, opts: Options, out: TextIO | None, quiet: bool, files: Rendered | None) -> None:
+def _say_identical(inst: Instance, out: TextIO | None) -> None:
+    from multistack.act.generate import manifest_files
+
+    for name in manifest_files(inst):
+        print(f"{'identical':>9}  {inst.dir.name}/{name}", file=out or sys.stdout)
+
+
+def _unchanged(inst: Instance) -> bool:
+    from multistack.act.generate import is_fresh
+
+    return is_fresh(inst)
+
+
+def _write_instance(inst: Instance, opts: Options, out: TextIO | None, quiet: bool, files: Rendered | None) -> list[str]:
     from multistack.act.generate import generate
 
     result = generate(inst, force=opts.force, files=files)
     for action in result.actions:
         if not quiet or action.state != "identical":
             print(f"{action.line().replace(action.name, f'{inst.dir.name}/{action.name}', 1)}", file=out or sys.stdout)
+    return [a.name for a in result.actions if a.state != "identical"]
 
 
-def _say_writes(inst: Instance, out: TextIO | None, files: Rendered | None) -> None:
+def _say_writes(inst: Instance, out: TextIO | None, files: Rendered | None) -> list[str]:
     """What ``init`` would change, written nowhere (``--dry``)."""
     from multistack.io.manifest import read_manifest
     from multistack.act.generate import render_files
@@ -205,15 +240,18 @@ def _say_writes(inst: Instance, out: TextIO | None, files: Rendered | None) -> N
     for action in actions:
         if action.state != "identical":
             print(f"would {action.state:>7}  {inst.dir.name}/{action.name}", file=out or sys.stdout)
+    return [a.name for a in actions if a.state != "identical"]
 
 
 def ensure_generated(c: Context, inst: Instance, opts: Options, out: TextIO | None = None,
-                     files: Rendered | None = None) -> None:
-    """Regenerate only if a source or a generated file changed since the manifest was written."""
+                     files: Rendered | None = None) -> list[str]:
+    """Regenerate only if a source or a generated file changed since the manifest was written;
+    the names of the files written."""
     from multistack.act.generate import is_fresh
 
     if not is_fresh(inst):
-        init(c, inst, opts, out=out, quiet=True, files=files)
+        return init(c, inst, opts, out=out, quiet=True, files=files)
+    return []
 
 
 # --------------------------------------------------------------------------
@@ -279,11 +317,65 @@ def query_engines(c: Context, stack: Stack, engines: Engines, instances: set[int
             else:
                 unreachable[engine.name] = _unreachable(stack, engine, last_line(result.stderr))
     if stack.apps:
-        result = probe(c, pm2.jlist(engines.pm2))
-        processes = parse_jlist(result.stdout) if result.ok else []
-    states = collect(stack, containers, processes, instances)
+        processes = pm2_apps(c, engines)
+    states = collect(stack, containers, processes, instances, namespace_of=_namespace_of(stack))
     _annotate(stack, states, unreachable)
     return states, unreachable
+
+
+def pm2_apps(c: Context, engines: Engines) -> list[dict[str, Any]]:
+    """Every app of this PM2_HOME's daemon (``pm2 jlist``); no daemon running: none, and none started
+    (``pm2 jlist`` spawns one). ``--dry``: the query is shown."""
+    if not for_real(c, pm2home.daemon_running, dry=lambda: True):
+        return []
+    result = probe(c, pm2.jlist(engines.pm2))
+    return parse_jlist(result.stdout) if result.ok else []
+
+
+def _namespace_of(stack: Stack) -> Any:
+    """The PM2 namespace multistack's own ecosystem gives instance n (a stack's own template may set
+    another: then names alone select)."""
+    if stack.ecosystem_template is not None:
+        return None
+    from multistack.plan.namespaces import instance_names
+
+    return lambda n: instance_names(stack, n)[0]
+
+
+def declared_of(stack: Stack) -> Any:
+    """``n -> (compose services, PM2 names)`` instance n declares: what ``status`` requires up.
+
+    Compose services are those of the stack's compose files the instance starts (no
+    ``profiles:``, or one of ``COMPOSE_PROFILES`` in its compose env files); none in shared mode
+    (the infra is not the instance's). The compose files are read once for all instances.
+    """
+    from multistack.io.compose_files import read_compose_files
+    from multistack.io.status import declared_services
+
+    docs = read_compose_files(stack) if stack.compose_files else ()
+
+    def declared(n: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        inst = instance_plan(stack, n)
+        services = () if inst.mode == "shared" or not docs else declared_services(docs, _active_profiles(inst))
+        return services, tuple(inst.app_names)
+
+    return declared
+
+
+def _active_profiles(inst: Instance) -> list[str]:
+    """``COMPOSE_PROFILES`` of the instance's compose env files (compose reads it from ``--env-file``)."""
+    from multistack.plan.envfiles import read_env_values
+
+    profiles: list[str] = []
+    for name in inst.stack.compose_env_files:
+        try:
+            text = (inst.dir / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # a hand-broken copy: init reports it when it regenerates
+            continue
+        value = read_env_values(text).get("COMPOSE_PROFILES")
+        if value:
+            profiles = [p.strip() for p in value.split(",") if p.strip()]  # a later file wins
+    return profiles
 
 
 def _annotate(stack: Stack, states: dict[int, InstanceState], unreachable: dict[str, EngineError]) -> None:
@@ -340,7 +432,8 @@ def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
                             "stop what holds the port, or use another instance number")
 
 
-#: How long ``start`` waits for a PM2 app's port to answer (compose has ``up --wait``; PM2 has nothing like it).
+#: How long ``wait_for_apps`` waits by default; ``start`` passes what is left of its one bound
+#: (compose has ``up --wait``; PM2 has nothing like it).
 APP_WAIT_SECONDS = 60.0
 #: PM2 states in which an app will not come up by itself.
 APP_DEAD = ("errored", "stopped", "stopping")
@@ -352,7 +445,8 @@ def app_ports(inst: Instance) -> dict[str, int]:
     return {inst.app_name(app.name): inst.ports[app.name] for app in inst.stack.apps if app.name in hosts}
 
 
-def wait_for_apps(c: Context, inst: Instance, engines: Engines, timeout: float = APP_WAIT_SECONDS) -> None:
+def wait_for_apps(c: Context, inst: Instance, engines: Engines, timeout: float = APP_WAIT_SECONDS,
+                  only: list[str] | None = None) -> None:
     """``pm2 startOrRestart`` returns once the apps are spawned, before they listen: wait until each port answers.
 
     Without this, ``inv dev N start && curl ...`` races the app. The ports are polled
@@ -361,7 +455,7 @@ def wait_for_apps(c: Context, inst: Instance, engines: Engines, timeout: float =
     """
     from multistack.io.hostports import accepts
 
-    waiting = app_ports(inst)
+    waiting = {name: port for name, port in app_ports(inst).items() if only is None or name in only}
     host = inst.stack.host_ip
     deadline = time.monotonic() + timeout
     next_look = time.monotonic() + 1.0
@@ -384,24 +478,47 @@ def wait_for_apps(c: Context, inst: Instance, engines: Engines, timeout: float =
                 for name, port in sorted(waiting.items()) if not dead or name in dead)
             reason = "stopped running" if dead else f"did not answer on its port within {timeout:g}s"
             raise CommandFailed(f"instance {inst.n}: PM2 app {reason}: {described}",
-                                f"see why with `inv dev {inst.n} logs`; stop the instance with `inv dev {inst.n} stop`")
+                                f"see why in {inst.stack.instances_dir}/{inst.dir.name}/logs (the start is rolled "
+                                f"back, so `pm2 logs` has nothing), fix and rerun `inv dev {inst.n} start`")
 
 
 def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> None:
-    stack = inst.stack
-    engines = _engines(c, stack, engine=False)  # query_state's docker ps checks the engine
-    from multistack.act.doctor import create_bind_files, preflight
-    from multistack.act.generate import render_files
+    """Start the instance within one bound (``--wait-timeout``, else ``start.wait_timeout``).
+
+    A running instance whose files did not change is left alone, recognised from the
+    manifest's hashes and the one ``docker ps`` + ``pm2 jlist`` (no render, no doctor);
+    changed files restart only what they feed. A start that fails is rolled back.
+    """
+    from multistack.act.generate import stale_inputs
+    from multistack.act.progress import Deadline
     from multistack.io.compose_files import read_stack_files
 
+    stack = inst.stack
+    bound = Deadline(opts.wait_timeout or stack.start.wait_timeout)
+    stale = None if opts.mode is not None or opts.force else stale_inputs(inst)
+    # query_state's docker ps checks the engine; an unchanged instance may need no compose at all
+    engines = _engines(c, stack, engine=False, compose_cli=stale != set())
+    state = for_real(c, lambda: query_state(c, stack, engines, **_only(inst)).get(inst.n))
     sources = read_stack_files(stack)  # each compose and env file read once
+    declared = _declared_services(sources.compose) if stack.compose_files and inst.mode != "shared" else []
+    if stale == set() and state is not None and inst.mode != "shared" and _is_up(inst, state, declared):
+        print(f"instance {inst.n} is running and unchanged: left alone", file=out or sys.stdout)
+        print(ports_table(inst), file=out or sys.stdout)
+        return
+    from multistack.act.doctor import create_bind_files, preflight
+    from multistack.act.generate import render_files
+
+    if stale == set() and stack.compose_files:
+        engines = _engines(c, stack, engine=False)  # not running after all: compose is needed
     files = render_files(inst, sources)  # rendered once: the doctor's checks and the generation share it
     checked = preflight(inst, err=err, rendered=files, sources=sources)  # the fast doctor checks, before anything is written or started
-    for_real(c, lambda: _check_ports(c, inst, engines, err))  # before writing: a refused start leaves no folder
+    for_real(c, lambda: _check_ports(inst, state, err))  # before writing: a refused start leaves no folder
+    check_subnets(c, inst, sources.compose, engines.docker)  # no subnet of networks: overlaps an engine network
     if opts.mode is not None:
-        init(c, inst, opts, out=out, quiet=True, files=files)  # --shared/--isolated change the ports in the env files
+        written = init(c, inst, opts, out=out, quiet=True, files=files)  # --shared/--isolated change the ports in the env files
     else:
-        ensure_generated(c, inst, opts, out=out, files=files)
+        written = ensure_generated(c, inst, opts, out=out, files=files)
+    changed = None if stale is None else stale | set(written)  # None: everything may have changed
     shared = inst.mode == "shared"
     if opts.mode is not None:
         from multistack.act.shared import remember_mode
@@ -410,31 +527,180 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
     # else Docker makes each missing file a directory
     for_real(c, lambda: create_bind_files(checked, dry=False, out=out),
              dry=lambda: create_bind_files(checked, dry=True, out=out))
+    had_daemon = for_real(c, pm2home.daemon_running, dry=lambda: True) if stack.apps else True
+    try:
+        _bring_up(c, inst, engines, bound, state, changed, declared, sources, out, err)
+    except StackError as exc:
+        if shared:
+            raise
+        done = _roll_back(c, inst, engines, had_daemon)
+        raise type(exc)(f"{exc.message}; {done}", exc.hint) from None
+    print(ports_table(inst), file=out or sys.stdout)
+
+
+def _bring_up(c: Context, inst: Instance, engines: Engines, bound: Any, state: InstanceState | None,
+              changed: set[str] | None, declared: list[str], sources: Any, out: TextIO | None,
+              err: TextIO | None) -> None:
+    """Containers, then apps: each only when it is not up or a file it reads changed."""
+    stack = inst.stack
     streams = _streams(out, err)
-    if shared:
+    if inst.mode == "shared":
         from multistack.act.shared import provision
 
         provision(c, inst, engines.compose, out=out, err=err)  # the infra is shared: no compose up
     elif stack.compose_files:
-        try:
-            run(c, _project(engines, inst).up(), **streams)
-        except UnexpectedExit as exc:
-            # Compose's last line names what blocked: "container <project>-web-1 is unhealthy".
-            last = ([line.strip() for line in (exc.result.stderr or "").splitlines() if line.strip()] or [""])[-1]
-            raise CommandFailed(f"instance {inst.n}: `docker compose up --wait` failed (exit {exc.result.exited})"
-                                + (f": {last}" if last else "; see its output above"),
-                                f"inspect with `inv dev {inst.n} logs`, take it down with `inv dev {inst.n} stop`") from None
+        if compose_needed(inst, state, declared, changed):
+            _compose_up(c, inst, engines, bound.left(), declared, sources, err)
+        else:
+            print(f"instance {inst.n}: containers running, unchanged", file=out or sys.stdout)
     if stack.apps:
+        names = apps_to_start(inst, state, changed)
+        if not names:
+            print(f"instance {inst.n}: apps online, unchanged", file=out or sys.stdout)
+            return
         for_real(c, lambda: (inst.dir / "logs").mkdir(parents=True, exist_ok=True))
-        run(c, pm2.start(inst, engines.pm2), **streams)
-        for_real(c, lambda: wait_for_apps(c, inst, engines))
-    print(ports_table(inst), file=out or sys.stdout)
+        argv = pm2.start(inst, engines.pm2)
+        if set(names) != set(inst.app_names):
+            argv += ["--only", ",".join(names)]
+        _pm2_start(c, argv, out, streams)
+        for_real(c, lambda: wait_for_apps(c, inst, engines, timeout=bound.left(), only=names))
 
 
-def _check_ports(c: Context, inst: Instance, engines: Engines, err: TextIO | None) -> None:
-    """The instance's host ports are free (the engine says which it holds already)."""
+def _pm2_start(c: Context, argv: list[str], out: TextIO | None, streams: dict[str, Any]) -> None:
+    """``pm2 startOrRestart`` without PM2's table of every app of every instance of every stack
+    on stdout (it prints one after each start; issue 13): PM2's stdout is shown only when it
+    fails, its stderr always."""
+    try:
+        run(c, argv, hide="stdout", **streams)
+    except UnexpectedExit as exc:
+        print(exc.result.stdout or "", end="", file=out or sys.stdout)
+        raise
+
+
+def _declared_services(docs: Any) -> list[str]:
+    """The services a plain ``up`` starts: every base service outside a profile."""
+    from multistack.model.compose_doc import base_services
+
+    return [name for name, body in base_services(docs).items() if not (body or {}).get("profiles")]
+
+
+def _service_up(state: InstanceState, service: str) -> bool:
+    return any(s.service == service and s.state == "running" and s.health in ("", "healthy")
+               for s in state.services)
+
+
+def _is_up(inst: Instance, state: InstanceState, declared: list[str]) -> bool:
+    """Every declared compose service runs (healthy where it has a check), every app is online."""
+    online = {a.name for a in state.apps if a.status == "online"}
+    return all(_service_up(state, s) for s in declared) and all(name in online for name in inst.app_names)
+
+
+def _compose_inputs(inst: Instance) -> set[str]:
+    from multistack.plan.render import INSTANCE_ENV, OVERRIDE
+
     stack = inst.stack
-    state = query_state(c, stack, engines, **_only(inst)).get(inst.n)
+    return {OVERRIDE, INSTANCE_ENV, *stack.compose_env_files, *stack.compose_files}
+
+
+def _pm2_inputs(inst: Instance) -> set[str]:
+    from multistack.plan.render import ECOSYSTEM, INSTANCE_ENV
+
+    return {ECOSYSTEM, INSTANCE_ENV, *(name for app in inst.stack.apps for name in app.env_files)}
+
+
+def compose_needed(inst: Instance, state: InstanceState | None, declared: list[str], changed: set[str] | None) -> bool:
+    """``compose up`` is needed unless every declared service is up and no file compose reads changed."""
+    if changed is None or state is None or changed & _compose_inputs(inst):
+        return True
+    return not all(_service_up(state, s) for s in declared)
+
+
+def apps_to_start(inst: Instance, state: InstanceState | None, changed: set[str] | None) -> list[str]:
+    """Every app when a file PM2 reads changed (or nothing is known), else the apps not online."""
+    if changed is None or state is None or changed & _pm2_inputs(inst):
+        return list(inst.app_names)
+    online = {a.name for a in state.apps if a.status == "online"}
+    return [name for name in inst.app_names if name not in online]
+
+
+def _compose_up(c: Context, inst: Instance, engines: Engines, seconds: int, declared: list[str], sources: Any,
+                err: TextIO | None) -> None:
+    """``up -d --wait --wait-timeout S`` in the background, its progress shown from one ``docker ps`` a tick."""
+    from multistack.act.progress import Running, follow, settle
+    from multistack.io.progress import view_for
+    from multistack.plan.compose import PS_ALL_FORMAT
+
+    project = _project(engines, inst)
+    docker = DockerCli.on(inst.engine, engines.docker)
+    argv = project.up(wait_timeout=seconds)
+
+    def poll() -> Any:
+        return query(c, docker.ps_project(inst.project_name, PS_ALL_FORMAT))
+
+    def wait() -> Any:
+        view = view_for(err or sys.stderr, f"instance {inst.n}: waiting up to {seconds}s for {inst.project_name}")
+        outcome = follow(Running(lambda: run(c, argv, hide=True, warn=True)), poll, declared, view,
+                         project=inst.project_name)
+        return settle(outcome, poll, declared, seconds, project=inst.project_name)
+
+    outcome = for_real(c, wait, dry=lambda: run(c, argv) and None)  # --dry: the command, shown
+    if outcome is None or outcome.ok:
+        return
+    raise _up_failure(c, inst, project, outcome, seconds, sources, err)
+
+
+def _up_failure(c: Context, inst: Instance, project: ComposeProject, outcome: Any, seconds: int, sources: Any,
+                err: TextIO | None) -> CommandFailed:
+    """What went wrong, by name: the image that could not be got, or the services that did not
+    come up, with their last log lines (printed here: the rollback removes the containers)."""
+    from multistack.act.progress import pull_failures, pull_hint
+    from multistack.model.compose_doc import base_services
+
+    result = outcome.result
+    text = f"{result.stdout or ''}\n{result.stderr or ''}"
+    images = {name: str(body.get("image")) for name, body in base_services(sources.compose).items()
+              if isinstance(body, dict) and body.get("image")}
+    pulls = pull_failures(text, images)
+    if pulls:
+        return CommandFailed(f"instance {inst.n}: " + "; ".join(p.describe() for p in pulls), pull_hint(pulls))
+    blocked = outcome.blocking(inst.project_name)
+    last = ([line.strip() for line in text.splitlines() if line.strip()] or [""])[-1]
+    if blocked:
+        logs = probe(c, project.logs(tail=20, services=blocked))
+        print(f"last log lines of {', '.join(blocked)}:\n{(logs.stdout or '').rstrip() or '  (none)'}",
+              file=err or sys.stderr)
+        late = outcome.seconds >= seconds - 0.5
+        why = f"within {seconds}s" if late else f"({last})" if last else ""
+        return CommandFailed(f"instance {inst.n}: service{'s' if len(blocked) > 1 else ''} {', '.join(blocked)} "
+                             f"did not become healthy {why}".rstrip(),
+                             f"their last log lines are above; fix and rerun `inv dev {inst.n} start`"
+                             + ("" if not late else ", or give it longer with --wait-timeout"))
+    return CommandFailed(f"instance {inst.n}: `docker compose up --wait` failed (exit {result.exited})"
+                         + (f": {last}" if last else ""), f"fix and rerun `inv dev {inst.n} start`")
+
+
+def _roll_back(c: Context, inst: Instance, engines: Engines, had_daemon: bool) -> str:
+    """Undo a failed start: its containers (volumes kept), exactly its apps, a daemon it spawned.
+    The generated files stay, to read and to fix. Returns what to tell the user."""
+    stack = inst.stack
+    done = []
+    if stack.compose_files:
+        run(c, _down(inst, engines, volumes=False), hide=True, warn=True)
+        done.append("containers removed")
+    if stack.apps:
+            # No daemon now: no app was started, and any pm2 command would spawn one.
+        if for_real(c, pm2home.daemon_running, dry=lambda: True):
+            run(c, pm2.delete_names(inst.app_names, engines.pm2), hide=True, warn=True)
+            done.append("apps deleted")
+            if not had_daemon:
+                run(c, [*engines.pm2, "kill"], hide=True, warn=True)  # none ran before this start
+                done.append("PM2 daemon stopped")
+    return f"rolled back: {', '.join(done) or 'nothing to undo'}; files kept in {stack.instances_dir}/{inst.dir.name}"
+
+
+def _check_ports(inst: Instance, state: InstanceState | None, err: TextIO | None) -> None:
+    """The instance's host ports are free (the engine said which it holds already: ``state``)."""
+    stack = inst.stack
     preflight_ports(inst, state)
     if stack.compose_files and not inst.engine.local:
         print(f"note: the container ports of instance {inst.n} are on engine {inst.engine.name}, "
@@ -465,8 +731,9 @@ def _present_apps(c: Context, inst: Instance, engines: Engines) -> list[str]:
 
 
 def _known_apps(c: Context, inst: Instance, engines: Engines) -> list[str]:
-    result = probe(c, pm2.jlist(engines.pm2))
-    names = {str(p.get("name")) for p in parse_jlist(result.stdout)} if result.ok else set()
+    """The instance's own apps PM2 has: its exact names (in its namespace), nothing of another stack."""
+    states = collect(inst.stack, [], pm2_apps(c, engines), namespace_of=_namespace_of(inst.stack))
+    names = {a.name for a in states[inst.n].apps} if inst.n in states else set()
     return [name for name in inst.app_names if name in names]
 
 
@@ -491,7 +758,28 @@ def status(c: Context, inst: Instance, opts: Options) -> None:
 
 def _print_status(c: Context, inst: Instance, engines: Engines, opts: Options) -> None:
     state = query_state(c, inst.stack, engines, {inst.n}, **_only(inst))[inst.n]
-    print(json.dumps([state.to_json()], indent=2) if opts.json else render_state(state))
+    _declare(inst.stack, {inst.n: state})
+    print(mask_text(json.dumps([state.to_json()], indent=2) if opts.json else render_state(state)))
+    _exit_unless_healthy([state])
+
+
+def _declare(stack: Stack, states: dict[int, InstanceState]) -> None:
+    """Tell each state what its instance declares, so a missing service or app makes it degraded."""
+    declared = declared_of(stack)
+    for n, state in states.items():
+        state.declared_services, state.declared_apps = declared(n)
+
+
+def _exit_unless_healthy(states: list[InstanceState]) -> None:
+    """``status`` exits 6 (EXIT_NOT_HEALTHY) when an instance is degraded or down, after its report."""
+    from multistack.errors import NotHealthy
+    from multistack.io.status import UNKNOWN, not_healthy
+
+    judged = [s for s in states if s.condition != UNKNOWN]  # unknown: the engine error says it (exit 3)
+    bad = not_healthy(judged)
+    if bad:
+        n = str(judged[0].instance) if len(judged) == 1 else "N"
+        raise NotHealthy("; ".join(bad), f"start it with `inv dev {n} start`; see why with `inv dev {n} logs`")
 
 
 def logs(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> None:
@@ -534,9 +822,13 @@ def confirm(question: str, yes: bool, what: str = "this") -> None:
     """Ask on a terminal; refuse without --yes when nobody can answer."""
     if yes:
         return
-    if not sys.stdin.isatty():
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():  # closed (<&-), a pipe, a file
         raise StackError(f"{what} needs confirmation and stdin is not a terminal", "rerun with --yes")
-    answer = input(f"{question} [y/N] ").strip().lower()
+    try:
+        answer = input(f"{question} [y/N] ").strip().lower()
+    except EOFError:  # Ctrl-D: no answer is a no
+        print(file=sys.stderr)
+        raise StackError("cancelled (no answer)", "rerun with --yes to skip the question") from None
     if answer not in ("y", "yes"):
         raise StackError("cancelled", "rerun with --yes to skip the question")
 
@@ -550,6 +842,7 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
     """
     stack = inst.stack
     shared = inst.mode == "shared"
+    instance_folder(stack, inst.n, project=inst.project_name)  # real and ours, before anything runs
     if not confirmed:
         what = (f"its PM2 apps, its provisioned state in the shared infra (namespace {inst.namespace}, "
                 f"database {inst.database})" if shared else "its containers, volumes, PM2 apps")
@@ -574,11 +867,12 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
 
 
 def _remove_folder(inst: Instance, out: TextIO | None) -> None:
-    stack = inst.stack
-    if inst.dir.is_dir():
-        if inst.dir.parent != stack.root / stack.instances_dir or inst.dir.name != f"instance-{inst.n}":
-            raise StackError(f"refusing to remove unexpected folder {inst.dir}")
-        shutil.rmtree(inst.dir)
+    folder = instance_folder(inst.stack, inst.n, project=inst.project_name)  # checked again: the folder itself
+    if folder.is_dir():
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            raise os_failure(exc, folder, "remove") from None
         print(f"removed {inst.dir}", file=out or sys.stdout)
 
 
@@ -647,7 +941,7 @@ def _query_all(c: Context, stack: Stack, engines: Engines, say: bool = True
     if unreachable and not stack.engines_declared:
         raise next(iter(unreachable.values()))
     for error in unreachable.values() if say else ():
-        print(error.line(), file=sys.stderr)
+        print(mask_text(error.line()), file=sys.stderr)
     return states, unreachable
 
 
@@ -682,14 +976,16 @@ def _print_status_all(c: Context, stack: Stack, engines: Engines, opts: Options)
     full = collect(stack, [], [], set(instances))
     _annotate(stack, full, unreachable)
     full.update(states)
+    _declare(stack, full)
     ordered = [full[n] for n in sorted(full)]
     if opts.json:
-        print(json.dumps([s.to_json() for s in ordered], indent=2))
+        print(mask_text(json.dumps([s.to_json() for s in ordered], indent=2)))
     else:
-        print("\n\n".join(render_state(s) for s in ordered) if ordered else "no instances")
+        print(mask_text("\n\n".join(render_state(s) for s in ordered)) if ordered else "no instances")
     if unreachable:  # after the answers of the others; exit 3
         errors = list(unreachable.values())
         raise EngineError("; ".join(e.message for e in errors), errors[0].hint)
+    _exit_unless_healthy(ordered)
 
 
 def logs_all(c: Context, stack: Stack, opts: Options) -> None:
@@ -710,6 +1006,8 @@ def clean_all(c: Context, stack: Stack, opts: Options) -> None:
     if not instances:
         print("no instances to clean")
         return
+    for n in instances:  # every folder real and its own before anything is asked or run
+        instance_folder(stack, n, project=instance_plan(stack, n).project_name)
     confirm(f"Remove instances {', '.join(map(str, instances))}: containers, volumes, PM2 apps and folders?",
             assume_yes(c, opts.yes), what="clean --all")
 

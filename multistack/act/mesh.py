@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from multistack.plan.compose import DEFAULT_COMPOSE, EVERY_PROFILE, ComposeCli, ComposeProject, DockerCli
 from multistack.errors import StackError
+from multistack.io.userfiles import read_user_text
 from multistack.model.mesh import (  # noqa: F401 - InitStep, parse_profiles: the mesh's model, for the tasks
     ALL,
     Environment,
@@ -90,12 +91,7 @@ def read_env_file(path: Path) -> dict[str, str | None]:
 
 def read_env_text(path: Path) -> str:
     """An env file's text; a StackError (not a traceback) when it is unreadable or not UTF-8."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StackError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise StackError(f"{path}: not UTF-8 text", "save it as UTF-8") from None
+    return read_user_text(path) or ""
 
 
 def env_values(text: str, path: Path) -> dict[str, str | None]:

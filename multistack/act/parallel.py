@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TextIO
 
+from multistack.plan.masking import mask_text
+
 _print_lock = threading.Lock()
 
 
@@ -95,7 +97,7 @@ def fan_out(instances: Sequence[int | str], job: Job,
             job(n, out, err)
             return Outcome(n)
         except Exception as exc:  # noqa: BLE001 - reported per instance, summarised by the caller
-            message = describe_error(exc)
+            message = mask_text(describe_error(exc))
             err.write(message + "\n")
             return Outcome(n, message)
         finally:

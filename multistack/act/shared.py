@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from multistack.plan.compose import DEFAULT_COMPOSE, ComposeCli, ComposeProject
 from multistack.errors import CommandFailed, StackError
+from multistack.plan.masking import mask_text
 from multistack.io.shell import for_real
 from multistack.model.provision import HOST, MODES, Command, Step
 
@@ -53,7 +54,7 @@ def recorded_mode(stack: Stack, n: int) -> str | None:
     """The mode ``start --shared``/``--isolated`` left in the instance's folder, if any."""
     try:
         value = (stack.instance_dir(n) / MODE_FILE).read_text(encoding="utf-8").strip()
-    except OSError:
+    except (OSError, UnicodeDecodeError):  # unreadable or not text: no recorded mode
         return None
     return value if value in MODES else None
 
@@ -76,9 +77,10 @@ def instance_plan(stack: Stack, n: int, flag: str | None = None) -> Instance:
 
 def remember_mode(inst: Instance) -> None:
     """Make ``inst.mode`` the instance's own, so stop/clean/info act in the mode start used."""
+    from multistack.io.paths import instance_file
     from multistack.io.writer import atomic_write
 
-    path = inst.dir / MODE_FILE
+    path = instance_file(inst.stack, inst.n, MODE_FILE, inst.project_name)  # never through a link
     if recorded_mode(inst.stack, inst.n) != inst.mode:
         atomic_write(path, f"{inst.mode}\n")
 
@@ -251,7 +253,7 @@ def _report(inst: Instance, action: str, outcomes: list[StepOutcome], out: TextI
     width = max(len(o.step) for o in outcomes)
     print(f"{action} of instance {inst.n} (namespace {inst.namespace}):", file=stream)
     for outcome in outcomes:
-        print(outcome.line(width), file=stream)
+        print(mask_text(outcome.line(width)), file=stream)
     print(step_summary(inst, action, outcomes), file=stream)
 
 

@@ -42,6 +42,7 @@ from typing import Any, Mapping, Sequence
 
 from multistack.plan.compose import DEFAULT_COMPOSE, ComposeCli, ComposeProject, DockerCli
 from multistack.errors import StackError
+from multistack.io.userfiles import read_user_text
 from multistack.plan.gateway import COMMAND as GATEWAY_COMMAND
 from multistack.plan.gateway import CONFIG_TARGET as GATEWAY_CONFIG_TARGET
 from multistack.plan.gateway import check_forwards, haproxy_config, parse_forward
@@ -296,8 +297,12 @@ def _compose_services(plan: SystemPlan, mp: MemberPlan) -> list[dict[str, Any]]:
 def render_member_compose(plan: SystemPlan, mp: MemberPlan) -> str:
     from multistack.plan.templating import render_file
 
+    from multistack.plan.subnets import member_subnets
+
+    subnet = member_subnets(plan.stack).get((plan.system.name, mp.name))
     variables = {**member_variables(plan, mp), "services": _compose_services(plan, mp),
-                 "volume_names": [v.name for v in plan.system.volumes]}
+                 "volume_names": [v.name for v in plan.system.volumes],
+                 "networks": [{"name": plan.system.project_network, "subnet": str(subnet)}] if subnet else []}
     return render_file("system-member.yml.j2", variables)
 
 
@@ -398,9 +403,8 @@ def parse_record(text: str, where: str) -> SystemRecord:
 
 
 def read_record(folder: Path) -> SystemRecord | None:
-    try:
-        text = (folder / RECORD).read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_user_text(folder / RECORD, missing_ok=True, hint="remove the file and run `inv system.up`")
+    if text is None:
         return None
     return parse_record(text, str(folder / RECORD))
 

@@ -15,7 +15,14 @@ def namespace() -> Collection:
     from multistack.cli.doctor import doctor_
 
     argv.install_on_running_program()
+    from multistack.cli.exits import install_exit_flush
+
+    install_exit_flush()  # `inv --list | head -1`: quiet, exit 141 (docs/exit-codes.md)
+    from multistack.plan.masking import mask_text
+
     ns = Collection(dev.ns, doctor_, mesh.ns, system.ns)
+    # io/shell.py echoes commands (--dry) through this: io cannot import plan itself.
+    ns.configure({"multistack": {"mask": mask_text}})
     if not sys.stdout.isatty():
         # `inv --dry ... | sh` or a log file: the commands without invoke's bold ANSI codes.
         ns.configure({"run": {"echo_format": "{command}"}})

@@ -7,9 +7,15 @@ stop, status, logs and clean take `--all` (or the word `all`).
 """
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context
 
 from multistack.cli.exits import task, user_errors
+
+if TYPE_CHECKING:
+    from multistack.model.stack import Stack
 
 HELP = {
     "arg": "instance number and/or action, given positionally: `inv dev 1 start`",
@@ -22,6 +28,8 @@ HELP = {
     "shared": "shared mode: infra runs once (inv dev.infra-up), this instance gets only its apps and its "
               "provisioned namespace; remembered by the instance until clean",
     "isolated": "isolated mode: one infra per instance (the default); remembered by the instance until clean",
+    "wait-timeout": "seconds start/restart may wait for services to be healthy and apps to answer, then fail "
+                    "and roll back (default: start.wait_timeout in stack.yaml, else 300)",
 }
 
 
@@ -29,7 +37,7 @@ HELP = {
 @user_errors
 def run_(c: Context, arg: list[str] | None = None, all: bool = False, json: bool = False, force: bool = False,
          yes: bool = False, follow: bool = False, tail: int | None = None, shared: bool = False,
-         isolated: bool = False) -> None:
+         isolated: bool = False, wait_timeout: int | None = None) -> None:
     """Act on an instance: `inv dev [N] [ACTION] [--all]` (ACTION: start stop restart status logs clean info ports init project-name)."""
     from multistack.act import lifecycle
     from multistack.cli.words import parse_words
@@ -43,7 +51,7 @@ def run_(c: Context, arg: list[str] | None = None, all: bool = False, json: bool
         raise StackError("both --shared and --isolated given", "give one of them")
     mode = "shared" if shared else "isolated" if isolated else None
     lifecycle.dispatch(c, stack, command, json=json, force=force, yes=yes, follow=follow,
-                       tail=_line_count(tail), mode=mode)
+                       tail=_line_count(tail), mode=mode, wait_timeout=_seconds(wait_timeout))
 
 
 run_.optional_positionals = True  # type: ignore[attr-defined]
@@ -58,6 +66,8 @@ def use(c: Context, arg: list[str] | None = None, clear: bool = False) -> None:
     from multistack.errors import StackError
     from multistack.model.names import parse_instance_number
     from multistack.model.stack import load_stack
+    from multistack.io.paths import contained
+    from multistack.io.shell import for_real
     from multistack.io.writer import atomic_write
 
     stack = load_stack()
@@ -66,14 +76,26 @@ def use(c: Context, arg: list[str] | None = None, clear: bool = False) -> None:
     if len(words) > 1:
         raise StackError(f"too many arguments: {' '.join(words)}", "use `inv dev.use N`")
     if clear:
-        path.unlink(missing_ok=True)
-        print(f"default instance cleared (now {default_instance(stack)})")
+        for_real(c, lambda: _forget_default(stack, path), dry=f"would remove {path}")
+        now = for_real(c, lambda: default_instance(stack), dry=lambda: stack.first)  # --dry: the file is still there
+        print(f"default instance cleared (now {now})")
     elif not words:
         print(default_instance(stack))
     else:
         number = parse_instance_number(words[0], stack)
-        atomic_write(path, f"{number}\n")
+        for_real(c, lambda: atomic_write(contained(path, stack.root), f"{number}\n"),  # --dry: written nowhere
+                 dry=f"would write {path}: {number}")
         print(f"default instance: {number}")
+
+
+def _forget_default(stack: Stack, path: Path) -> None:
+    """Remove the default-instance file (never through a symlinked .instances/)."""
+    from multistack.io.paths import contained, os_failure
+
+    try:
+        contained(path, stack.root).unlink(missing_ok=True)
+    except OSError as exc:
+        raise os_failure(exc, path, "remove") from None
 
 
 use.optional_positionals = True  # type: ignore[attr-defined]
@@ -116,6 +138,19 @@ def infra_down(c: Context, volumes: bool = False, yes: bool = False) -> None:
                 assume_yes(c, yes), what="infra-down --volumes")
     engines = detect(c, stack.root)
     run(c, infra_down_argv(stack, engines.compose, volumes=volumes))
+
+
+def _seconds(value: str | int | None) -> int | None:
+    """``--wait-timeout S``: a whole number of seconds, 1 or more (invoke hands a string: the default is None)."""
+    if value is None:
+        return None
+    from multistack.errors import StackError
+    from multistack.model.names import is_number
+
+    text = str(value).strip()
+    if not is_number(text) or int(text) < 1:
+        raise StackError(f"--wait-timeout {value!r} is not a number of seconds", "give a whole number, e.g. --wait-timeout 120")
+    return int(text)
 
 
 def _line_count(tail: str | int | None) -> int | None:

@@ -29,6 +29,7 @@ def doctor_(c: Context, arg: list[str] | None = None, json: bool = False) -> Non
     from multistack.errors import DoctorError, StackError
     from multistack.model.names import parse_instance_number
     from multistack.model.stack import load_stack
+    from multistack.plan.masking import mask_json, mask_text
 
     stack = load_stack()
     words = arg or []
@@ -36,7 +37,7 @@ def doctor_(c: Context, arg: list[str] | None = None, json: bool = False) -> Non
         raise StackError(f"too many arguments: {' '.join(words)}", "use `inv doctor [N]`, e.g. `inv doctor 1`")
     n = parse_instance_number(words[0], stack) if words else None
     report = run_doctor(c, stack, n)
-    print(jsonlib.dumps(report.to_json(), indent=2) if json else render_report(report))
+    print(mask_text(jsonlib.dumps(mask_json(report.to_json()), indent=2) if json else render_report(report)))
     errors = report.count("error")
     if errors:
         first = next(f for f in report.findings if f.severity == "error")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable
 from invoke import Collection, Context, Result
 
 from multistack.cli.exits import task, user_errors
+from multistack.plan.masking import mask_json, mask_text
 
 if TYPE_CHECKING:
     from multistack.io.tools import Engines
@@ -44,7 +45,7 @@ def _load() -> tuple[Stack, Mesh]:
 
 def _ask(mesh: Mesh) -> Callable[[], str] | None:
     """A prompt when a person is at a terminal; None (refuse, asking for --env) otherwise."""
-    if not sys.stdin.isatty():
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():  # closed (<&-), a pipe, a file
         return None
     from multistack.errors import StackError
     from multistack.act.mesh import environment_menu
@@ -65,15 +66,19 @@ def _engines(c: Context) -> Engines:
     return detect_compose_and_engine(c)
 
 
-def _env_for_write(c: Context, mesh: Mesh, requested: str | None) -> tuple[Environment, ActiveEnv | None]:
+def _env_for_write(c: Context, mesh: Mesh, requested: str | None,
+                   before_writing: Callable[[], object] = lambda: None) -> tuple[Environment, ActiveEnv | None]:
     """The environment for up: --env, else env/.env, else ask; creates env/.env when needed.
 
-    Also returns env/.env as read (after creating it; None under --dry when it was not created).
+    ``before_writing``: the checks that must pass before env/.env is written (the engine's),
+    run after the choice is validated. Also returns env/.env as read (after creating it;
+    None under --dry when it was not created).
     """
     from multistack.act.mesh import choose_environment, read_active
 
     active = read_active(mesh)
     choice = choose_environment(mesh, requested, active, _ask(mesh))
+    before_writing()
     if choice.create:
         _write_env_file(c, mesh, choice.environment, force=False)
         active = read_active(mesh)
@@ -201,13 +206,20 @@ def up(c: Context, profile: str | None = None, env: str | None = None) -> None:
 
     _stack, mesh = _load()
     profiles = core.parse_profiles(mesh, profile)
-    environment, active = _env_for_write(c, mesh, env)
-    engines = _engines(c)
+    found: list[Engines] = []  # the engine checked before env/.env is written: a missing one changes nothing
+    environment, active = _env_for_write(c, mesh, env, lambda: found.append(_engines(c)))
+    engines = found[0]
     for_real(c, lambda: _check_profiles(c, mesh, environment, profiles, engines))
     for_real(c, lambda: _warn_shell_overrides(mesh, active))
     try:
         run(c, core.up(mesh, environment, profiles, engines.compose))
     except UnexpectedExit as exc:
+        from multistack.act.progress import pull_failures, pull_hint
+
+        pulls = pull_failures(f"{exc.result.stdout or ''}\n{exc.result.stderr or ''}", {})
+        if pulls:  # not a health problem: say which image, and how to provide it
+            raise CommandFailed(f"mesh ({environment.name}): " + "; ".join(p.describe() for p in pulls),
+                                pull_hint(pulls)) from None
         raise CommandFailed(f"mesh ({environment.name}): `docker compose up --wait` failed "
                             f"(exit {exc.result.exited}); its output above names the service that did not "
                             "become healthy",
@@ -292,16 +304,16 @@ def _print_ps(mesh: Mesh, environment: str | None, result: Result, json: bool) -
         raise engine_unreachable(last_line(result.stderr))
     rows = core.ps_rows(mesh, result.stdout)
     if json:
-        print(json_lib.dumps({"project": mesh.project, "environment": environment,
-                              "services": [r.to_json() for r in rows]}, indent=2))
+        print(mask_text(json_lib.dumps({"project": mesh.project, "environment": environment,
+                                        "services": [r.to_json() for r in rows]}, indent=2)))
         return
     from multistack.io.tables import table
 
     running = sum(1 for r in rows if r.state == "running")
     title = f"mesh {mesh.project} ({environment or f'no {mesh.env_file}'}): {running}/{len(rows)} running"
-    print(table(["service", "profile", "container", "state", "health", "ports"],
-                [[r.service, r.profile, r.container or "-", r.state, r.health or "-", r.ports or "-"] for r in rows],
-                title=title))
+    print(mask_text(table(["service", "profile", "container", "state", "health", "ports"],
+                          [[r.service, r.profile, r.container or "-", r.state, r.health or "-", r.ports or "-"]
+                           for r in rows], title=title)))
 
 
 @task
@@ -322,7 +334,7 @@ def init_data(c: Context) -> None:
     engines = _engines(c)
     total = len(mesh.init_data)
     for i, step in enumerate(mesh.init_data, 1):
-        print(f"init-data {i}/{total}: {step.name or ' '.join(step.command)} ({step.service})")
+        print(mask_text(f"init-data {i}/{total}: {step.name or ' '.join(step.command)} ({step.service})"))
         try:
             run(c, core.exec_step(mesh, environment, step, engines.compose))
         except UnexpectedExit as exc:
@@ -367,7 +379,7 @@ def hosts(c: Context, env: str | None = None) -> None:
 
     _stack, mesh = _load()
     environment, active = _env_for_read(mesh, env)
-    print("\n".join(hosts_lines(mesh, environment, _values(mesh, environment, active))))
+    print(mask_text("\n".join(hosts_lines(mesh, environment, _values(mesh, environment, active)))))
 
 
 @task(help={"env": "environment (default: ENVIRONMENT in env/.env)", "json": "print JSON {name: url}"})
@@ -381,13 +393,13 @@ def urls(c: Context, env: str | None = None, json: bool = False) -> None:
     values = _values(mesh, environment, active)
     found = build_urls(mesh, environment, values)
     if json:
-        print(json_lib.dumps(found, indent=2))
+        print(json_lib.dumps(mask_json(found), indent=2))
         return
     from multistack.io.tables import table
 
     hosts = hostnames(mesh, environment, values)
-    print(table(["name", "hostname", "url"], [[name, hosts[name], url] for name, url in found.items()],
-                title=f"mesh {mesh.project} ({environment.name})"))
+    print(mask_text(table(["name", "hostname", "url"], [[name, hosts[name], url] for name, url in found.items()],
+                          title=f"mesh {mesh.project} ({environment.name})")))
 
 
 ns = Collection("mesh", up, down, logs, ps, init_data, env_, hosts, urls)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from invoke import Collection, Program
 
 from multistack import __version__
-from multistack.cli.exits import HelpKeepingTask, exit_for, task, user_errors
+from multistack.cli.exits import HelpKeepingTask, exit_for, install_exit_flush, task, user_errors
 
 __all__ = ["HelpKeepingTask", "build_program", "exit_for", "main", "task", "user_errors"]
 
@@ -25,4 +25,5 @@ def build_program(namespace: Collection | None = None) -> Program:
 
 
 def main() -> None:
+    install_exit_flush()  # invoke's own output (--list, --help) to a closed pipe: quiet, exit 141
     build_program().run()

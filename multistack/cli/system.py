@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 from invoke import Collection, Context
 
 from multistack.cli.exits import task, user_errors
+from multistack.plan.masking import mask_json, mask_text
 
 if TYPE_CHECKING:
     from multistack.io.tools import Engines
@@ -98,7 +99,7 @@ def ps(c: Context, arg: list[str] | None = None, json: bool = False) -> None:
     stack, plan = _load(arg, "ps")
     rows = _containers(c)
     data = ps_data(plan, rows)
-    print(jsonlib.dumps(data, indent=2) if json else render_ps(data))
+    print(jsonlib.dumps(mask_json(data), indent=2) if json else mask_text(render_ps(data)))
 
 
 @task(name="list", help={"json": "print JSON"})
@@ -129,7 +130,7 @@ def list_(c: Context, json: bool = False) -> None:
             "running": None if running is None else sum(1 for p in projects if p in running),
         })
     if json:
-        print(jsonlib.dumps(data, indent=2))
+        print(jsonlib.dumps(mask_json(data), indent=2))
         return
     if not data:
         print(f"no systems in {stack.path.name} (see docs/systems.md)")
@@ -139,7 +140,7 @@ def list_(c: Context, json: bool = False) -> None:
     rows_out = [[d["name"], ", ".join(d["members"]), d["topology"] + (f" (hub {d['hub']})" if d["hub"] else ""),
                  d["network"], "?" if d["running"] is None else f"{d['running']}/{len(d['members'])}",
                  d["description"]] for d in data]
-    print(table(["system", "members", "topology", "network", "running", "description"], rows_out))
+    print(mask_text(table(["system", "members", "topology", "network", "running", "description"], rows_out)))
 
 
 @task(iterable=["arg"],
@@ -340,7 +341,7 @@ def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = Fals
                             f"fix it, then rerun `inv system.up {system.name}`")
     if not create:
         print(f"network {system.network}: present")
-    print(members_table(plan))
+    print(mask_text(members_table(plan)))
 
 
 def system_down(c: Context, stack: Stack, name: str, plan: SystemPlan | None, record: SystemRecord | None,

@@ -7,7 +7,8 @@ from typing import Sequence
 
 from multistack.act.lifecycle import ACTIONS, ALL_ACTIONS, DEFAULT_ACTION, DevCommand
 from multistack.errors import StackError
-from multistack.model.names import parse_instance_number
+from multistack.io.userfiles import read_user_text
+from multistack.model.names import is_number, parse_instance_number
 from multistack.model.stack import Stack
 
 #: Overrides the workspace's default instance (``inv dev.use N``) for one shell.
@@ -29,7 +30,7 @@ def parse_words(words: Sequence[str], all_flag: bool, stack: Stack) -> DevComman
             if action:
                 raise StackError(f"two actions given: {action} and {word}", "give one action")
             action = word
-        elif word.isdigit():
+        elif is_number(word):  # ASCII digits only: "²" and "１" are not instance numbers
             if number is not None:
                 raise StackError(f"two instances given: {number} and {word}", "give one instance, or --all")
             number = word
@@ -59,10 +60,11 @@ def default_instance(stack: Stack) -> int:
             return parse_instance_number(value, stack)
         except StackError as exc:
             raise StackError(f"{DEFAULT_INSTANCE_VAR}={value}: {exc.message}", f"unset {DEFAULT_INSTANCE_VAR} or fix it") from None
-    try:
-        text = default_file(stack).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+    hint = "run `inv dev.use N` to set a valid default"
+    text = read_user_text(default_file(stack), hint=hint, missing_ok=True)
+    if text is None:
         return stack.first
+    text = text.strip()
     try:
         return parse_instance_number(text, stack)
     except StackError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from multistack.errors import StackError
+from multistack.io.userfiles import read_user_text
 from multistack.model.compose_doc import ComposeDoc, parse_compose
 from multistack.model.sources import SourceFile, StackFiles
 from multistack.model.stack import Stack
@@ -20,12 +21,8 @@ from multistack.model.stack import Stack
 
 def read_compose_file(root: Path, rel: str) -> ComposeDoc:
     """One base compose file (``rel`` as listed in stack.yaml, relative to ``root``)."""
-    try:
-        text = (root / rel).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StackError(f"cannot read compose file {rel}: {exc.strerror}",
-                         f"create {rel} or remove it from compose.files") from None
-    return parse_compose(text, rel)
+    text = read_user_text(root / rel, rel, what="compose file", hint=f"create {rel} or remove it from compose.files")
+    return parse_compose(text or "", rel)
 
 
 def read_compose_files(stack: Stack, files: Sequence[str] | None = None) -> tuple[ComposeDoc, ...]:
@@ -36,12 +33,12 @@ def read_compose_files(stack: Stack, files: Sequence[str] | None = None) -> tupl
 def read_env_file(root: Path, rel: str) -> SourceFile:
     """One env file listed under ``env_files:``, with its permission bits (its copy keeps them)."""
     path = root / rel
+    hint = f"create {rel} or remove it from env_files"
+    text = read_user_text(path, rel, what="env file", hint=hint) or ""
     try:
-        text = path.read_text(encoding="utf-8")
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError as exc:
-        raise StackError(f"cannot read env file {rel}: {exc.strerror}",
-                         f"create {rel} or remove it from env_files") from None
+        raise StackError(f"cannot read env file {rel}: {exc.strerror}", hint) from None
     return SourceFile(rel, text, mode)
 
 

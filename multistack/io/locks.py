@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from multistack.errors import ConflictError
+from multistack.io.paths import contained
 from multistack.model.stack import Stack
 
 
@@ -32,7 +33,7 @@ def named_lock(stack: Stack, key: str, label: str, action: str) -> Iterator[None
     """Hold the lock ``key`` (``instance-1``, ``system-suite``), or refuse at once naming its holder."""
     from filelock import FileLock, Timeout
 
-    folder = lock_dir(stack)
+    folder = contained(lock_dir(stack), stack.root, is_dir=True)  # never through a symlink (io/paths.py)
     made = [p for p in (folder.parent, folder) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     owner = folder / f"{key}.owner"
@@ -42,7 +43,7 @@ def named_lock(stack: Stack, key: str, label: str, action: str) -> Iterator[None
     except Timeout:
         try:
             holder = owner.read_text(encoding="utf-8").strip()
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             holder = "another multistack command"
         raise ConflictError(f"{label} is busy: {holder} holds its lock",
                             "wait for that command to finish, then retry") from None

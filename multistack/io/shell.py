@@ -34,7 +34,11 @@ runs; copier decides ``pretend`` where it writes)::
                                   # act/ and cli/ do not call it.
 
 Argument lists are built elsewhere as data (plan/compose.py, plan/pm2.py) and
-joined here with ``shlex.join``, so what ``--dry`` prints is what would run.
+joined here with ``shlex.join``, so what ``--dry`` prints is what would run, but
+for its secrets: an echoed command (``--dry``, ``--echo``) goes through the masker
+the program configures as ``multistack.mask`` (cli/collections.py sets
+plan.masking.mask_text; io cannot import plan), printed through invoke's own
+``echo_format``, while the command that runs keeps the real values.
 """
 from __future__ import annotations
 
@@ -64,7 +68,32 @@ def run(c: Context, argv: Sequence[str], *, background: bool = False, **kwargs: 
     """
     if background or "out_stream" in kwargs or "err_stream" in kwargs or not _main_thread():
         kwargs.setdefault("in_stream", False)
-    return c.run(shlex.join(argv), **kwargs)
+    command = shlex.join(argv)
+    return c.run(command, **_masked_echo(c, command, kwargs))
+
+
+def _masked_echo(c: Context, command: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` whose ``echo_format`` prints ``command`` with its secrets masked.
+
+    invoke echoes ``echo_format.format(command=...)``; the masked line is put in the format
+    itself (braces doubled), so the echo shows ``****`` while the real command runs.
+    """
+    mask = _masker(c)
+    masked = mask(command) if mask else command
+    if masked == command:
+        return kwargs
+    fmt = kwargs.get("echo_format") or c.config.run.get("echo_format") or "{command}"
+    kwargs = dict(kwargs)
+    kwargs["echo_format"] = fmt.replace("{command}", "\0").replace("{", "{{").replace("}", "}}").replace(
+        "\0", masked.replace("{", "{{").replace("}", "}}"))
+    return kwargs
+
+
+def _masker(c: Context) -> Callable[[str], str] | None:
+    """The masking function the program configured (``multistack.mask``), if any."""
+    section = c.config.get("multistack") or {}
+    mask = section.get("mask") if hasattr(section, "get") else None
+    return mask if callable(mask) else None
 
 
 def _main_thread() -> bool:
@@ -81,7 +110,8 @@ def probe(c: Context, argv: Sequence[str], **kwargs: Any) -> Result:
 
     Under ``--dry`` invoke shows it and runs nothing (an empty success), as doctor wants.
     """
-    return c.run(shlex.join(argv), hide=True, warn=True, in_stream=False, **kwargs)
+    command = shlex.join(argv)
+    return c.run(command, **_masked_echo(c, command, {"hide": True, "warn": True, "in_stream": False, **kwargs}))
 
 
 def query(c: Context, argv: Sequence[str], **kwargs: Any) -> Result:
@@ -116,7 +146,8 @@ def for_real(c: Context, action: Callable[[], T], dry: str | Callable[[], T] | N
     if callable(dry):
         return dry()
     if dry is not None:
-        print(dry)
+        mask = _masker(c)
+        print(mask(dry) if mask else dry)
     return None
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable, Sequence
 
+from multistack.model.compose_doc import ComposeDoc
 from multistack.model.stack import Stack
 
 
@@ -31,6 +32,22 @@ class AppState:
     restarts: int
 
 
+#: What ``status`` calls an instance: everything declared runs, some of it, or none.
+HEALTHY, DEGRADED, DOWN, UNKNOWN = "healthy", "degraded", "down", "unknown"
+
+
+@dataclass
+class Missing:
+    """Something the instance declares that is not up: ``kind`` service or app, and what it is instead."""
+
+    kind: str
+    name: str
+    state: str  # "absent" (no container / no PM2 app), or its state: exited, unhealthy, starting, stopped...
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name} {self.state}"
+
+
 @dataclass
 class InstanceState:
     instance: int
@@ -39,25 +56,84 @@ class InstanceState:
     apps: list[AppState] = field(default_factory=list)
     engine: str | None = None  # with ``engines:`` in stack.yaml: the engine it is placed on
     engine_error: str | None = None  # that engine did not answer: its containers are unknown
+    #: What the instance declares (compose services it starts, its PM2 names); None: not known, judge what exists.
+    declared_services: tuple[str, ...] | None = None
+    declared_apps: tuple[str, ...] | None = None
 
     @property
     def running(self) -> bool:
         return any(s.state == "running" for s in self.services) or any(a.status == "online" for a in self.apps)
 
     @property
+    def missing(self) -> list[Missing]:
+        """Each declared service or app that is not up (and anything present that is not up), in order."""
+        found: list[Missing] = []
+        by_service: dict[str, list[ServiceState]] = {}
+        for svc in self.services:
+            by_service.setdefault(svc.service, []).append(svc)
+        for name in (*(self.declared_services or ()), *sorted(set(by_service) - set(self.declared_services or ()))):
+            rows = by_service.get(name, [])
+            if not rows:
+                found.append(Missing("service", name, "absent"))
+            elif not any(_service_up(r) for r in rows):
+                worst = rows[0]
+                found.append(Missing("service", name, worst.health if worst.state == "running" else worst.state))
+        by_app = {a.name: a for a in self.apps}
+        for name in (*(self.declared_apps or ()), *sorted(set(by_app) - set(self.declared_apps or ()))):
+            app = by_app.get(name)
+            if app is None:
+                found.append(Missing("app", name, "absent"))
+            elif app.status != "online":
+                found.append(Missing("app", name, app.status))
+        return found
+
+    @property
+    def condition(self) -> str:
+        """healthy: everything declared is up; down: nothing is; degraded: some of it (the rest is :attr:`missing`)."""
+        if self.engine_error and not self.running:
+            return UNKNOWN
+        if not self.running:
+            return DOWN
+        return DEGRADED if self.missing else HEALTHY
+
+    @property
     def healthy(self) -> bool:
-        """Everything that exists runs, and nothing reports unhealthy or starting."""
-        return (bool(self.services or self.apps)
-                and all(s.state == "running" and s.health in ("", "healthy") for s in self.services)
-                and all(a.status == "online" for a in self.apps))
+        """Every declared compose service running (healthy where it has a healthcheck), every declared app online."""
+        return self.condition == HEALTHY
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("engine", "engine_error"):  # only with ``engines:``: the output stays as it was without
             if data[key] is None:
                 del data[key]
-        data.update(running=self.running, healthy=self.healthy)
+        for key in ("declared_services", "declared_apps"):
+            data[key] = list(data[key] or [])
+        data.update(running=self.running, healthy=self.healthy, status=self.condition,
+                    missing=[asdict(m) for m in self.missing])
         return data
+
+
+def _service_up(svc: ServiceState) -> bool:
+    return svc.state == "running" and svc.health in ("", "healthy")
+
+
+def declared_services(docs: Sequence[ComposeDoc], profiles: Sequence[str] = ()) -> tuple[str, ...]:
+    """The compose services an instance starts: those without ``profiles:``, or with an active one.
+
+    ``docs``: the stack's compose files in order (a later file's ``profiles:`` wins, as compose merges).
+    """
+    specs: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        for name, spec in doc.services().items():
+            merged = specs.setdefault(name, {})
+            merged.update(spec)
+    active = set(profiles)
+    chosen = []
+    for name, spec in specs.items():
+        wanted = spec.get("profiles") or []
+        if not wanted or "*" in active or active.intersection(str(p) for p in wanted):
+            chosen.append(name)
+    return tuple(sorted(chosen))
 
 
 def health_of(status: str) -> str:
@@ -72,12 +148,18 @@ def instance_of_project(stack: Stack, project: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def instance_of_app(stack: Stack, name: str) -> int | None:
-    for app in stack.apps:
-        match = re.fullmatch(re.escape(app.name) + r"-(0|[1-9][0-9]*)", name)
-        if match:
-            return int(match.group(1))
-    return None
+def instance_of_app(stack: Stack, name: str, namespace: str | None = None,
+                    namespace_of: Callable[[int], str] | None = None) -> int | None:
+    """The instance whose app PM2 calls ``name``: this stack's exact name scheme inverted (another
+    stack's apps, ``myshop-api-1`` for stack ``shop``, are not ours). With ``namespace_of`` (the
+    PM2 namespace the instance's ecosystem sets), an app in another namespace is not ours either."""
+    found = stack.app_of_name(name)
+    if found is None:
+        return None
+    n = found[1]
+    if namespace_of is not None and namespace and namespace != namespace_of(n):
+        return None
+    return n
 
 
 def parse_containers(text: str) -> list[dict[str, str]]:
@@ -112,8 +194,14 @@ def parse_jlist(text: str) -> list[dict[str, Any]]:
 
 
 def collect(stack: Stack, containers: list[dict[str, str]], processes: list[dict[str, Any]],
-            instances: set[int] = frozenset()) -> dict[int, InstanceState]:
-    """Group containers and PM2 apps by instance; ``instances`` adds known but idle ones."""
+            instances: set[int] = frozenset(), namespace_of: Callable[[int], str] | None = None,
+            declared: Callable[[int], tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
+            ) -> dict[int, InstanceState]:
+    """Group containers and PM2 apps by instance; ``instances`` adds known but idle ones.
+
+    ``declared(n)``: the compose services and PM2 names instance ``n`` declares, so that a
+    missing one makes it degraded (without it, only what exists is judged).
+    """
     states = {n: InstanceState(n, stack.compose_project(n)) for n in instances}
     for row in containers:
         n = instance_of_project(stack, row.get("project", ""))
@@ -124,14 +212,16 @@ def collect(stack: Stack, containers: list[dict[str, str]], processes: list[dict
                                            health_of(row.get("status", "")), row.get("ports", "")))
     for proc in processes:
         name = str(proc.get("name", ""))
-        n = instance_of_app(stack, name)
+        env = proc.get("pm2_env") or {}
+        n = instance_of_app(stack, name, str(env.get("namespace") or ""), namespace_of)
         if n is None:
             continue
-        env = proc.get("pm2_env") or {}
         state = states.setdefault(n, InstanceState(n, stack.compose_project(n)))
         state.apps.append(AppState(name, str(env.get("status", "unknown")), int(proc.get("pid") or 0),
                                    int(env.get("restart_time") or 0)))
     for state in states.values():
+        if declared is not None:
+            state.declared_services, state.declared_apps = declared(state.instance)
         state.services.sort(key=lambda s: (s.service, s.container))
         state.apps.sort(key=lambda a: a.name)
     return dict(sorted(states.items()))
@@ -142,12 +232,22 @@ def render_state(state: InstanceState) -> str:
 
     rows = [[s.service, s.container, s.state, s.health or "-", s.ports or "-"] for s in state.services]
     rows += [[a.name, "pm2", a.status, "-", f"pid {a.pid}" if a.pid else "-"] for a in state.apps]
+    present = {s.service for s in state.services} | {a.name for a in state.apps}
+    rows += [[m.name, "-" if m.kind == "service" else "pm2", "missing", "-", "-"]
+             for m in state.missing if m.state == "absent" and m.name not in present]
     title = f"instance {state.instance} ({state.project_name})" + (
-        f" on engine {state.engine}" if state.engine else "") + ": " + (
-        "unknown" if state.engine_error and not state.running else
-        "healthy" if state.healthy else "running" if state.running else "stopped")
+        f" on engine {state.engine}" if state.engine else "") + ": " + state.condition
+    if state.condition == DEGRADED:
+        title += " (" + ", ".join(m.describe() for m in state.missing) + ")"
     if state.engine_error:
         title += f" ({state.engine_error})"
     if not rows:
         return f"{title}\n  nothing running"
     return table(["service", "container/app", "state", "health", "ports"], rows, title=title)
+
+
+def not_healthy(states: Sequence[InstanceState]) -> list[str]:
+    """One phrase per instance that is not healthy: what the non-zero exit of ``status`` says."""
+    return [f"instance {s.instance} is {s.condition}" + (
+        f" ({', '.join(m.describe() for m in s.missing)})" if s.condition == DEGRADED else "")
+        for s in states if s.condition != HEALTHY]

@@ -51,25 +51,71 @@ def engine_unreachable_message(reason: str) -> str:
     return engine_unreachable(reason).message
 
 
-def find_compose(c: Context) -> tuple[tuple[str, ...], str]:
-    """``docker compose`` (plugin) first, else a standalone ``docker-compose`` that is v2."""
-    for argv in (PLUGIN, ("docker-compose",)):
-        if not shutil.which(argv[0]):
-            continue
+def find_compose(c: Context, root: Path | None = None) -> tuple[tuple[str, ...], str]:
+    """``docker compose`` (plugin) first, else a standalone ``docker-compose`` that is v2.
+
+    The plugin is docker's own lookup (machine-wide). A standalone one is looked for where PM2 is
+    (:func:`tool_dirs`, as ``bin/docker-compose``), then on PATH, so a stack anywhere finds the same.
+    """
+    candidates: list[tuple[str, ...]] = [PLUGIN] if shutil.which(PLUGIN[0]) else []
+    candidates += [(path,) for path in compose_candidates(root)]
+    for argv in candidates:
         result = probe(c, [*argv, "version", "--short"])
         version = result.stdout.strip().lstrip("v") if result.ok else ""
         if version.startswith("1."):
             raise EngineError(f"{' '.join(argv)} is Compose v1 ({version}); multistack needs Compose v2",
                               "install the Docker Compose v2 plugin (scripts/setup-engines.sh)")
-        if version and version.split(".")[0].isdigit() and int(version.split(".")[0]) >= 2:
+        major = version.split(".")[0]
+        if major and major.isascii() and major.isdigit() and int(major) >= 2:
             return argv, version
     raise EngineError("Docker Compose v2 not found (`docker compose` and `docker-compose` failed)", SETUP_HINT)
+
+
+def compose_candidates(root: Path | None) -> list[str]:
+    """Standalone ``docker-compose`` binaries, in the order :func:`find_compose` tries them: each
+    :func:`tool_dirs` folder's ``bin/docker-compose``, then ``docker-compose`` on PATH."""
+    unique: list[str] = []
+    for folder in tool_dirs(root) if root is not None else []:
+        path = folder / "bin" / "docker-compose"
+        if _executable(path) and str(path) not in unique:
+            unique.append(str(path))
+    if shutil.which("docker-compose"):
+        unique.append("docker-compose")  # PATH: by name, as the user would type it
+    return unique
+
+
+#: Set to ``off`` to leave multistack's own repository out of :func:`tool_dirs` (hermetic tests,
+#: or a user who wants only the stack's and PATH's tools).
+OWN_TOOLS_VAR = "MULTISTACK_OWN_TOOLS"
+
+
+def tool_dirs(root: Path) -> list[Path]:
+    """Where a stack's tools are looked for: its folder, each folder above it up to the repository
+    root (the first with ``.git``; none: only the stack's folder), then multistack's own repository
+    (an editable install: ``node_modules`` beside its package)."""
+    here = root.resolve()
+    dirs = [here]
+    if not (here / ".git").exists():
+        for folder in here.parents:
+            dirs.append(folder)
+            if (folder / ".git").exists():
+                break
+        else:
+            dirs = [here]  # no repository above: the stack's folder alone
+    own = Path(__file__).resolve().parents[2]  # multistack/io/tools.py -> the repository (editable install)
+    if os.environ.get(OWN_TOOLS_VAR) != "off" and own not in dirs and (own / "pyproject.toml").is_file():
+        dirs.append(own)
+    return dirs
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
 
 
 def version_at_least(version: str, minimum: tuple[int, ...]) -> bool:
     parts = []
     for piece in version.split("-")[0].split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
+        digits = "".join(ch for ch in piece if "0" <= ch <= "9")
         parts.append(int(digits or 0))
     return tuple(parts) >= minimum
 
@@ -98,15 +144,17 @@ def engine_problem(c: Context, info_argv: Sequence[str]) -> str | None:
 
 
 def find_pm2(root: Path) -> tuple[str, ...]:
-    """The project's ``node_modules/.bin/pm2``, else ``pm2`` on PATH."""
-    local = root / "node_modules" / ".bin" / "pm2"
-    if local.is_file() and os.access(local, os.X_OK):
-        return (str(local),)
+    """``node_modules/.bin/pm2`` in :func:`tool_dirs` (the stack's folder, those above it up to the
+    repository root, multistack's own repository), else ``pm2`` on PATH."""
+    for folder in tool_dirs(root):
+        local = folder / "node_modules" / ".bin" / "pm2"
+        if _executable(local):
+            return (str(local),)
     found = shutil.which("pm2")
     if found:
         return (found,)
-    raise EngineError("PM2 not found (node_modules/.bin/pm2 or pm2 on PATH)",
-                      "run `npm install` in the stack's folder, or scripts/setup-engines.sh")
+    raise EngineError("PM2 not found (node_modules/.bin/pm2 in the stack's folder or above it, or pm2 on PATH)",
+                      "run `npm install` (it installs pm2) in the stack's folder, or scripts/setup-engines.sh")
 
 
 def detect(c: Context, root: Path, need_compose: bool = True, need_pm2: bool = False,
@@ -115,7 +163,7 @@ def detect(c: Context, root: Path, need_compose: bool = True, need_pm2: bool = F
     if pretending(c):
         pm2 = find_pm2(root) if need_pm2 and _has_pm2(root) else ("pm2",)
         return Engines(pm2=pm2)
-    compose, version = find_compose(c) if need_compose else (PLUGIN, "")
+    compose, version = find_compose(c, root) if need_compose else (PLUGIN, "")
     if need_compose and not version_at_least(version, OVERRIDE_TAG_MIN):
         raise EngineError(f"Docker Compose {version} is too old: the generated override uses `!override` "
                           f"(Compose >= {'.'.join(map(str, OVERRIDE_TAG_MIN))})", "upgrade Docker Compose")

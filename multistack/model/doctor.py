@@ -27,6 +27,7 @@ CHECKS: dict[str, str] = {
     "shared-alias": "no alias on a network that instances share",
     "shared-volume": "no volume with a fixed name shared by every instance",
     "build-image": "no locally built image tag shared by every instance",
+    "image": "every image is on the engine, or may be pulled (not `pull_policy: never`)",
     "address-pools": "the engine has network address pools for every instance",
     "port-taken": "every host port of instance N is free",
 }

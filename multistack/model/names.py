@@ -41,6 +41,27 @@ _CANONICAL_RE = re.compile(r"0|[1-9][0-9]*")
 _RANGE_RE = re.compile(r"([0-9]{1,4})-([0-9]{1,4})")
 
 
+def normal_name(name: str) -> str:
+    """The one normalisation used for uniqueness: case folded, ``_`` read as ``-``.
+
+    ``temporal_ui`` and ``temporal-ui`` become the same env key
+    (``PORT_TEMPORAL_UI``), the same DNS-ish label and, on a case-insensitive
+    disk, ``App.env`` and ``app.env`` the same file: two names that normalise
+    to one are refused, naming both, instead of silently replacing each other.
+    """
+    return name.casefold().replace("_", "-")
+
+
+def first_clash(names: Sequence[str]) -> tuple[str, str] | None:
+    """The first two of ``names`` that :func:`normal_name` makes one (earlier, later), or None."""
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(normal_name(name), name)
+        if other != name:
+            return other, name
+    return None
+
+
 def is_number(text: Any) -> bool:
     """ASCII digits only (``str.isdigit`` also says yes to ``"²"``, which ``int`` refuses)."""
     return isinstance(text, str) and _NUMBER_RE.fullmatch(text) is not None

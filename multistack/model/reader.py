@@ -34,6 +34,9 @@ class Node:
         self.seen: set[Any] = set()
 
     def where(self, key: str | None = None) -> str:
+        """``services.web``; a key with a line break or blanks shows quoted (``services.'api\\n'``): one line."""
+        if key and not (key.isprintable() and key.strip() == key):
+            key = repr(key)
         parts = [p for p in (self.path, key) if p]
         return ".".join(parts) or "(top level)"
 
@@ -58,7 +61,8 @@ class Node:
         if not isinstance(value, str) or not value:
             self.fail(f"must be a non-empty string, got {kind(value)}", key)
         if pattern and not pattern.fullmatch(value):
-            self.fail(f"{value!r} is not a valid {what or 'name'}", key)
+            self.fail(f"{value!r} is not a valid {what or 'name'}", key,
+                      "write it without spaces, line breaks or other characters the name does not allow")
         return value
 
     def integer(self, key: str, default: int | None = None, lo: int = 0, hi: int = 65535) -> int | None:
@@ -66,7 +70,7 @@ class Node:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(f"must be an integer, got {kind(value)}", key)
+            self.fail(f"must be an integer, got {kind(value)}", key, "write a whole number in ASCII digits, unquoted")
         if not lo <= value <= hi:
             self.fail(f"must be {lo}-{hi}, got {value}", key)
         return value
@@ -85,7 +89,8 @@ class Node:
         for name, value in node.data.items():
             node.seen.add(name)
             if not isinstance(name, str) or not ENV_KEY_RE.fullmatch(name):
-                node.fail("is not a valid environment variable name", str(name))
+                node.fail("is not a valid environment variable name", str(name),
+                          "use letters, digits and _, not starting with a digit")
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 node.fail(f"must be a string or number, got {kind(value)}", name)
             pairs.append((name, str(value)))

@@ -17,14 +17,18 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from multistack.errors import StackError
+from multistack.model.appnames import DEFAULT_APP_NAME, check_pattern, format_name, parse_name
 from multistack.model.doctor import DoctorSettings, parse_doctor
 from multistack.model.engines import LOCAL, Engine, parse_engines
 from multistack.model.mesh import Mesh, parse_mesh
-from multistack.model.names import ENV_KEY_RE, NAME_RE, PROJECT_RE, SERVICE_RE, parse_range
+from multistack.model.names import ENV_KEY_RE, NAME_RE, PROJECT_RE, SERVICE_RE, first_clash, parse_range
 from multistack.model.namespaces import NamespaceSection, parse_namespaces
+from multistack.model.networks import NetworkPool, parse_networks
 from multistack.model.portplan import check_ports
 from multistack.model.provision import DEFAULT_MODE, Step, parse_mode, parse_steps
 from multistack.model.reader import Node, kind
+from multistack.model.start import StartSettings, parse_start
+from multistack.model.usertext import decode_user_text
 from multistack.model.yamldoc import load_yaml
 from multistack.model.systems import StackBasics, System, parse_systems
 
@@ -33,7 +37,7 @@ STACK_FILE_VAR = "MULTISTACK_FILE"
 DEFAULT_STACK_FILE = "stack.yaml"
 
 #: Top-level sections parsed by their own modules (see :func:`parse_stack`).
-SECTIONS = ("mesh", "systems", "engines", "provision", "mode", "namespaces", "doctor")
+SECTIONS = ("mesh", "systems", "engines", "provision", "mode", "namespaces", "doctor", "start", "networks")
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Service:
 
 @dataclass(frozen=True)
 class App:
-    """A PM2 app; named ``<name>-N`` per instance."""
+    """A PM2 app; named ``<project>-<name>-<N>`` per instance (``pm2.app_name``)."""
 
     name: str
     command: str
@@ -83,6 +87,7 @@ class Stack:
     compose_patches: tuple[ComposePatch, ...] = ()
     override_template: str | None = None
     ecosystem_template: str | None = None
+    app_name_pattern: str = DEFAULT_APP_NAME  # ``pm2.app_name``: PM2 names are global to a daemon (appnames)
     env_files: tuple[str, ...] = ()
     services: tuple[Service, ...] = ()
     apps: tuple[App, ...] = ()
@@ -100,6 +105,8 @@ class Stack:
     mesh: Mesh | None = None  # ``mesh:``; None when the stack has no mesh
     systems: Mapping[str, System] = field(default_factory=dict)  # ``systems:``, by name, in stack.yaml order
     doctor: DoctorSettings = DoctorSettings()  # ``doctor:``: files to pre-create, checks to ignore
+    start: StartSettings = StartSettings()  # ``start:``: the bound on a start's waiting
+    networks: NetworkPool | None = None  # ``networks:``: the subnet pool; None: Docker's default pools
 
     def __post_init__(self) -> None:
         if not self.engines:  # a Stack built in code, without engines: the default engine holds everything
@@ -121,6 +128,14 @@ class Stack:
 
     def compose_project(self, n: int) -> str:
         return f"{self.project}-dev-{n}"
+
+    def app_name(self, app: str, n: int) -> str:
+        """The PM2 name of ``app`` in instance ``n`` (``pm2.app_name``, default ``<project>-<app>-<N>``)."""
+        return format_name(self.app_name_pattern, self.project, app, n)
+
+    def app_of_name(self, name: str) -> tuple[str, int] | None:
+        """The exact inverse of :meth:`app_name`: ``(app, n)`` for one of this stack's names, else None."""
+        return parse_name(self.app_name_pattern, self.project, [a.name for a in self.apps], name)
 
     def engine_for(self, n: int) -> Engine:
         """The engine instance ``n``'s containers run on."""
@@ -181,10 +196,10 @@ def load_stack(path: Path | None = None) -> Stack:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise StackError(f"cannot read {path}: {exc.strerror}") from None
-    return load_yaml(text, path.name)
+    return load_yaml(decode_user_text(data, path.name), path.name)
 
 
 def parse_stack(raw: Any, path: Path) -> Stack:
@@ -205,6 +220,7 @@ def parse_stack(raw: Any, path: Path) -> Stack:
     compose.done()
     pm2 = top.child("pm2")
     ecosystem_template = pm2.string("ecosystem_template")
+    app_name_pattern = pm2.string("app_name", DEFAULT_APP_NAME)
     pm2.done()
     env_files = top.strings("env_files")
     services = _services(top.child("services"))
@@ -219,11 +235,13 @@ def parse_stack(raw: Any, path: Path) -> Stack:
         path=path, project=project, first=first, last=last, stride=stride, host_ip=host_ip,
         compose_files=compose_files, compose_env_files=compose_env_files, compose_patches=patches,
         override_template=override_template, ecosystem_template=ecosystem_template,
-        env_files=env_files, services=services, apps=apps, env=env, namespace=namespace,
+        app_name_pattern=app_name_pattern, env_files=env_files, services=services, apps=apps, env=env,
+        namespace=namespace,
         database=database, instances_dir=instances_dir,
     )
     _check_env_file_names(stack, top)
     _check_compose_refs(stack)
+    _check_app_names(stack)
     return _with_sections(stack, raw_sections)
 
 
@@ -249,8 +267,10 @@ def _with_sections(stack: Stack, raw: Mapping[str, Any]) -> Stack:
     mesh = parse_mesh(section("mesh"), file, stack.root, stack.project) if "mesh" in raw else None
     systems = parse_systems(raw.get("systems"), StackBasics(file, stack.project, stack.compose_files, stack.stride))
     doctor = parse_doctor(raw.get("doctor"), file)
+    start = parse_start(raw.get("start"), file)
+    networks = parse_networks(section("networks"), file, stack.instance_range) if "networks" in raw else None
     return replace(stack, mode=mode, provision=provision, namespaces=namespaces, mesh=mesh, systems=systems,
-                   doctor=doctor)
+                   doctor=doctor, start=start, networks=networks)
 
 
 def _instance_range(top: Node) -> tuple[int, int]:
@@ -264,7 +284,8 @@ def _instance_range(top: Node) -> tuple[int, int]:
         last = node.integer("last", 9, hi=9999)
         node.done()
     else:
-        top.fail("must be a range such as '0-9' or {first: 0, last: 9}", "instances")
+        top.fail("must be a range such as '0-9' or {first: 0, last: 9}", "instances",
+                 "write the range in ASCII digits, e.g. `instances: 0-9`")
     if first > last:
         top.fail(f"first instance {first} is after last instance {last}", "instances")
     return first, last
@@ -274,7 +295,7 @@ def _services(node: Node) -> tuple[Service, ...]:
     services = []
     for name, value in node.items():  # the raw value: a YAML key such as 8000 is not the string "8000"
         if not NAME_RE.fullmatch(name):
-            node.fail("service names are lowercase letters, digits, - and _", name)
+            node.fail("service names are lowercase letters, digits, - and _", name, "rename the service")
         svc = Node(value, node.where(name), node.file) if isinstance(value, dict) else None
         if svc is None:
             node.fail(f"must be a mapping with at least `port`, got {kind(value)}", name)
@@ -294,14 +315,23 @@ def _services(node: Node) -> tuple[Service, ...]:
         url = svc.string("url")
         svc.done()
         services.append(Service(name, port, compose_name, container_port, keys, url))
+    _refuse_clash(node, [s.name for s in services], "service")
     return tuple(services)
+
+
+def _refuse_clash(node: Node, names: list[str], what: str) -> None:
+    """Two names that normalise to one (``temporal_ui``, ``temporal-ui``) would merge: name both."""
+    clash = first_clash(names)
+    if clash:
+        node.fail(f"{what} names {clash[0]!r} and {clash[1]!r} differ only in case or - versus _ "
+                  "(they would share env keys and files)", clash[1], "rename one of them")
 
 
 def _apps(node: Node, env_files: tuple[str, ...]) -> tuple[App, ...]:
     apps = []
     for name, value in node.items():
         if not NAME_RE.fullmatch(name):
-            node.fail("app names are lowercase letters, digits, - and _", name)
+            node.fail("app names are lowercase letters, digits, - and _", name, "rename the app")
         app = Node(value, node.where(name), node.file)
         command = app.string("command")
         if command is None:
@@ -312,7 +342,16 @@ def _apps(node: Node, env_files: tuple[str, ...]) -> tuple[App, ...]:
         env = app.env_map("env")
         app.done()
         apps.append(App(name, command, cwd, files, env))
+    _refuse_clash(node, [a.name for a in apps], "app")
     return tuple(apps)
+
+
+def _check_app_names(stack: Stack) -> None:
+    """``pm2.app_name`` gives every app of every instance its own valid PM2 name."""
+    try:
+        check_pattern(stack.app_name_pattern, stack.project, [a.name for a in stack.apps], stack.instance_range)
+    except StackError as exc:
+        raise StackError(f"{stack.path.name}: {exc.message}", exc.hint) from None
 
 
 def _check_command(app: Node, command: str) -> None:
@@ -351,6 +390,13 @@ def _check_env_file_names(stack: Stack, top: Node) -> None:
     copies: dict[str, str] = {}
     for src in stack.env_files:
         copy = env_copy_name(src)
+        if copy.casefold() == "instance.env":
+            top.fail(f"{src!r} would be copied to instance.env, the file multistack generates", "env_files",
+                     "rename it, e.g. to app.env")
+        folded = next((c for c in copies if c.casefold() == copy.casefold() and c != copy), None)
+        if folded:
+            top.fail(f"{src!r} and {copies[folded]!r} would be copied to {folded} and {copy}, "
+                     "one file on a case-insensitive disk", "env_files", "rename one of them")
         if copy in copies:
             top.fail(f"{src!r} and {copies[copy]!r} would both be copied to {copy}", "env_files",
                      "rename one of them")
@@ -360,11 +406,11 @@ def _check_env_file_names(stack: Stack, top: Node) -> None:
         for name in app.env_files:
             if name not in known:
                 top.fail(f"{name!r} is not an instance env file; known: {', '.join(sorted(known))}",
-                         f"apps.{app.name}.env_files")
+                         f"apps.{app.name}.env_files", "name a file listed under env_files, or instance.env")
     for name in stack.compose_env_files:
         if name not in known:
             top.fail(f"{name!r} is not an instance env file; known: {', '.join(sorted(known))}",
-                     "compose.env_files")
+                     "compose.env_files", "name a file listed under env_files, or instance.env")
 
 
 def _check_compose_refs(stack: Stack) -> None:

@@ -14,6 +14,9 @@ shared references, so the file loads cheaply here; :func:`load_yaml` counts
 the nodes the document would expand to and refuses it in one line before any
 compose command sees it.
 
+A key written twice in one mapping is refused too (:func:`check_unique_keys`):
+YAML would keep the last one without a word.
+
 Pure: text in, data out; no file access.
 """
 from __future__ import annotations
@@ -57,6 +60,7 @@ def load_yaml(text: str, name: str, *, tags: TagMode = "reject", hint: str = SYN
         node = loader.get_single_node()
         if node is None:
             return None
+        check_unique_keys(node, name)
         size = expanded_size(node, max_nodes)
         if size > max_nodes:
             raise StackError(f"{name}: its YAML aliases expand to more than {max_nodes:,} nodes (an alias bomb?): "
@@ -75,6 +79,49 @@ def yaml_error(exc: yaml.YAMLError, name: str, hint: str = SYNTAX_HINT) -> Stack
     where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     return StackError(f"{name}{where}: malformed YAML: {problem}", hint)
+
+
+#: The tag of a merge key (``<<: *defaults``): its entries may be overridden by the mapping's own keys.
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def check_unique_keys(root: yaml.Node, name: str) -> None:
+    """Refuse a mapping that has one key twice, naming the key, both lines and the file.
+
+    PyYAML lets the last one win silently (``host_ip: 127.0.0.1`` then
+    ``host_ip: 0.0.0.0`` would publish on every interface). Checked on the
+    composed nodes, before construction: merge keys (``<<``) are not expanded
+    yet, so overriding a merged key stays allowed. Keys compare by resolved tag
+    and text (``a`` and ``"a"`` are one key). Each node is visited once and
+    the walk is iterative, so it is linear and safe on deep files.
+    """
+    import yaml
+
+    seen: set[int] = set()
+    work = [root]
+    while work:
+        node = work.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            _check_mapping(node, name)
+        work.extend(child for child in _children(node) if id(child) not in seen)
+
+
+def _check_mapping(node: yaml.MappingNode, name: str) -> None:
+    import yaml
+
+    first: dict[tuple[str, str], int] = {}
+    for key, _value in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
+            continue
+        line = key.start_mark.line + 1
+        earlier = first.get((key.tag, key.value))
+        first.setdefault((key.tag, key.value), line)
+        if earlier is not None:
+            raise StackError(f"{name}: duplicate key {key.value!r} at lines {earlier} and {line} "
+                             "(YAML would silently keep the last one)", "keep one of them")
 
 
 def expanded_size(root: yaml.Node, limit: int = MAX_NODES) -> int:

@@ -208,7 +208,7 @@ def _pairs(ip: str, published: str, target: str, protocol: str) -> list[Publishe
 
 
 def _port_range(text: str) -> list[int]:
-    match = re.fullmatch(r"\s*(\d+)(?:-(\d+))?\s*", text)
+    match = re.fullmatch(r"\s*([0-9]+)(?:-([0-9]+))?\s*", text)  # ASCII digits: "８０" is no port
     if not match:
         return []
     lo = int(match.group(1))

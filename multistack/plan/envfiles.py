@@ -23,6 +23,7 @@ comment; ``A=x#localhost:5433`` has no comment, ``#`` is part of the value).
 """
 from __future__ import annotations
 
+import bisect
 import codecs
 import io
 import re
@@ -56,7 +57,6 @@ _QUOTED = {
 }
 _ESCAPES = {"'": re.compile(r"\\[\\']"), '"': re.compile(r"\\[\\'\"abfnrtv]")}
 _UNQUOTED = re.compile(r"[^\r\n]*")
-_INLINE_COMMENT = re.compile(r"\s+#.*")
 
 _PORT_POSITION = re.compile(r"(?<=:)[0-9]+(?![0-9@])")
 _NEEDS_QUOTES = re.compile(r"[\s#'\"$]")
@@ -138,6 +138,7 @@ def read_env_values(text: str, interpolate: bool = False) -> dict[str, str | Non
     """
     from dotenv import dotenv_values
 
+    _linear_dotenv()
     return dict(dotenv_values(stream=io.StringIO(text), interpolate=interpolate))
 
 
@@ -162,12 +163,34 @@ def _parse(text: str, source: str) -> list[_Entry]:
     """The bindings of ``text``; a malformed one is a StackError with its line."""
     from dotenv.parser import parse_stream
 
+    _linear_dotenv()
     entries = []
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
             raise _malformed(binding, source)
         entries.append(_locate(binding, source))
     return entries
+
+
+def _linear_dotenv() -> None:
+    """Give python-dotenv's parser the linear inline-comment cut (idempotent).
+
+    python-dotenv 1.x cuts an unquoted value's comment with ``re.sub(r"\\s+#.*", ...)``,
+    which retries at every blank of a long run of blanks: a value with 300 KB of spaces
+    took over three minutes to read. :func:`without_inline_comment` gives the same result
+    (checked against that regex in tests/plan/test_masking_linear.py) in one pass.
+    """
+    from dotenv import parser
+
+    if getattr(parser.parse_unquoted_value, "_multistack_linear", False):
+        return
+
+    def parse_unquoted_value(reader: parser.Reader) -> str:
+        (part,) = reader.read_regex(parser._unquoted_value)  # noqa: SLF001 - dotenv's own pattern
+        return without_inline_comment(part).rstrip()
+
+    parse_unquoted_value._multistack_linear = True  # type: ignore[attr-defined]
+    parser.parse_unquoted_value = parse_unquoted_value
 
 
 def _malformed(binding: Binding, source: str) -> StackError:
@@ -214,8 +237,25 @@ def _locate_value(entry: _Entry, pos: int) -> _Entry:
         end = _end(_QUOTED[first], raw, equals)
         return _with_span(entry, equals + 1, end - 1, first)
     part = raw[equals:_end(_UNQUOTED, raw, equals)]
-    value = _INLINE_COMMENT.sub("", part).rstrip()
+    value = without_inline_comment(part).rstrip()
     return _with_span(entry, equals, equals + len(value), "")
+
+
+def without_inline_comment(part: str) -> str:
+    """``part`` without python-dotenv's inline comment (its ``re.sub(r"\\s+#.*", "", part)``).
+
+    The comment starts at the blanks before the first ``#`` that follows a blank. A scan, not
+    that regex: on a long run of blanks without ``#`` it retries from every blank (quadratic).
+    """
+    hash_at = part.find("#", 1)
+    while hash_at > 0 and not part[hash_at - 1].isspace():
+        hash_at = part.find("#", hash_at + 1)
+    if hash_at < 0:
+        return part
+    start = hash_at
+    while start > 0 and part[start - 1].isspace():
+        start -= 1
+    return part[:start]
 
 
 def _end(pattern: re.Pattern[str], text: str, pos: int) -> int:
@@ -313,11 +353,13 @@ def _rewrite_entry(entry: _Entry, plan: _Plan) -> str:
 
 def _move_ports(text: str, plan: _Plan) -> str:
     """Replace base ports in port positions, never inside a URL's user:password."""
-    secret = userinfo_spans(text)
+    secret = userinfo_spans(text)  # sorted and disjoint: a bisection finds the one that may hold a match
+    starts = [start for start, _ in secret]
 
     def swap(match: re.Match[str]) -> str:
         port = match.group()
-        if any(start <= match.start() < end for start, end in secret):
+        i = bisect.bisect_right(starts, match.start()) - 1
+        if i >= 0 and match.start() < secret[i][1]:
             return port
         if plan.hosts is not None and _host_before(text, match.start() - 1) not in plan.hosts:
             return port

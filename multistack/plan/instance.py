@@ -34,8 +34,9 @@ class Instance:
         return self.stack.instance_dir(self.n)
 
     def app_name(self, app: str) -> str:
-        """PM2 names are global to a daemon (pm2#4658): suffix the instance."""
-        return f"{app}-{self.n}"
+        """PM2 names are global to one daemon, across stacks (pm2#4658): project, app and instance
+        (``pm2.app_name``, default ``<project>-<app>-<N>``; multistack.model.appnames)."""
+        return self.stack.app_name(app, self.n)
 
     @property
     def app_names(self) -> list[str]:

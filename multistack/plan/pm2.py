@@ -1,5 +1,10 @@
-"""PM2 argument lists (pure). App names are ``<app>-N``: PM2 names are global
-to a daemon, across namespaces (pm2#4658), so the suffix is what isolates them.
+"""PM2 argument lists (pure).
+
+App names are ``<project>-<app>-<N>`` (``pm2.app_name``, multistack.model.appnames): PM2 names
+are global to one daemon, across namespaces and stacks (pm2#4658), so the project and the
+instance in the name are what isolate them. Every selection here is by exact names, as one
+anchored regex (``/^(a|b)$/``) or the instance's own ecosystem file: never a prefix, so stack
+``shop`` never touches ``myshop-api-1``.
 """
 from __future__ import annotations
 

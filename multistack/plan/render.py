@@ -95,11 +95,20 @@ def render_override(inst: Instance, compose_docs: Sequence[ComposeDoc]) -> str:
     from multistack.plan.templating import render_file
 
     stack = inst.stack
-    variables = {**inst.variables(), "compose_services": compose_service_plan(inst, compose_docs)}
+    variables = {**inst.variables(), "compose_services": compose_service_plan(inst, compose_docs),
+                 "networks": network_plan(inst, compose_docs)}
     if stack.override_template:
         template = stack.root / stack.override_template
         return render_file(template.name, variables, user_dir=template.parent)
     return render_file("docker-compose.override.yml.j2", variables)
+
+
+def network_plan(inst: Instance, compose_docs: Sequence[ComposeDoc]) -> list[dict[str, str]]:
+    """The instance's networks and their fixed subnets (``networks:`` in stack.yaml; else [])."""
+    from multistack.plan.subnets import instance_subnets
+
+    return [{"name": name, "subnet": str(subnet)}
+            for name, subnet in instance_subnets(inst.stack, inst.n, compose_docs).items()]
 
 
 def compose_service_plan(inst: Instance, compose_docs: Sequence[ComposeDoc]) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Pictures of a system's members and the links between them (pure).
 
 The links themselves are declared and expanded with the system
-(:func:`multistack.model.systems.expand_links`, re-exported here).
+(:func:`multistack.model.systems.expand_links`).
 
 :func:`mermaid` and :func:`dot` draw a system: its members on the shared
 network, each member's own project network with its services, the ports the
@@ -14,7 +14,6 @@ import re
 from typing import TYPE_CHECKING
 
 from multistack.errors import StackError
-from multistack.model.systems import SHAPES, Link, expand_links, neighbours  # noqa: F401 - links are declared in the model
 
 if TYPE_CHECKING:
     from multistack.plan.systems import SystemPlan

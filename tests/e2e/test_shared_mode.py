@@ -295,7 +295,7 @@ def test_shared_mode_databases_per_instance(shared_stack: SharedStack, postgres:
     assert "instance 1: removed 1, 0 already absent" in cleaned
     assert postgres.databases("e2eshared_") == {"e2eshared_instance_2"}
     apps = shared_stack.apps()
-    assert "api-1" not in apps and apps.get("api-2") == "online"
+    assert "e2eshared-api-1" not in apps and apps.get("e2eshared-api-2") == "online"  # issue 13: <project>-<app>-<N>
     assert not (shared_stack.root / ".instances" / "instance-1").exists()
     assert shared_stack.answer(2)["database"] == "e2eshared_instance_2"
 

@@ -120,15 +120,18 @@ def test_alias_bomb_stops_doctor_and_start_before_compose(make_stack, capsys):
 
 
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Count Path.read_text by file name, whoever calls it."""
+    """Count Path.read_text and Path.read_bytes (the user-file reader's) by file name, whoever calls it."""
     reads: Counter[str] = Counter()
-    original = Path.read_text
+    originals = {name: getattr(Path, name) for name in ("read_text", "read_bytes")}
 
-    def read_text(self: Path, *args, **kwargs) -> str:
-        reads[self.name] += 1
-        return original(self, *args, **kwargs)
+    def counting(name: str):  # type: ignore[no-untyped-def]
+        def read(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            reads[self.name] += 1
+            return originals[name](self, *args, **kwargs)
+        return read
 
-    monkeypatch.setattr(Path, "read_text", read_text)
+    for name in originals:
+        monkeypatch.setattr(Path, name, counting(name))
     return reads
 
 

@@ -17,6 +17,14 @@ from tests.audit.fake import run_program
 API = "services: {api: {port: 3000}}\n"
 
 
+def assert_line(error: StackError, line: str) -> None:
+    """``line`` as printed; written without ``(fix: ...)``, only the message is compared."""
+    message, _, hint = line.partition(" (fix: ")
+    assert error.message == message
+    if hint:
+        assert error.hint == hint[:-1]
+
+
 @pytest.mark.parametrize("text, line", [
     ("project: [x]\n" + API, "project: must be a non-empty string, got a list"),
     ("project: 12\n" + API, "project: must be a non-empty string, got an integer"),
@@ -33,7 +41,7 @@ API = "services: {api: {port: 3000}}\n"
 def test_wrong_types_are_named_for_a_person(make_stack: Callable[..., Path], text: str, line: str) -> None:
     with pytest.raises(StackError) as info:
         load_stack(make_stack(text))
-    assert info.value.line() == f"error: stack.yaml: {line}"
+    assert_line(info.value, f"stack.yaml: {line}")
 
 
 def test_the_stack_file_is_found_in_a_folder_above(make_stack: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,7 +84,7 @@ def test_no_stack_file_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     ("05", "error: instance '05' has a leading zero (fix: write it as 5)"),
     ("use abc", "error: instance 'abc' is not a number (fix: give a whole number 2-6 without leading zeros, "
             "e.g. `inv dev 2 start`)"),
-    ("²", "error: instance '²' is not a number (fix: give a whole number 2-6 without leading zeros, "
+    ("use ²", "error: instance '²' is not a number (fix: give a whole number 2-6 without leading zeros, "
           "e.g. `inv dev 2 start`)"),
     ("7", "error: instance 7 is out of range 2-6 (fix: use 2-6, or widen `instances:` in stack.yaml)"),
     ("1", "error: instance 1 is out of range 2-6 (fix: use 2-6, or widen `instances:` in stack.yaml)"),
@@ -121,9 +129,47 @@ def test_the_ends_of_the_range_are_instances(make_stack: Callable[..., Path], wo
 def test_more_refusals(make_stack: Callable[..., Path], text: str, files: dict[str, str], line: str) -> None:
     with pytest.raises(StackError) as info:
         load_stack(make_stack(text, files))
-    assert info.value.line() == f"error: {line}"
+    assert_line(info.value, line)
 
 
 def test_utf8_stack_file_with_non_ascii_text(make_stack: Callable[..., Path]) -> None:
     stack = load_stack(make_stack("project: shop\n" + API + "env: {GREETING: 'grüß dich ✓'}\n"))
     assert dict(stack.env)["GREETING"] == "grüß dich ✓"
+
+
+COMPOSE_WEB = {"compose.yml": "services:\n  web:\n    image: x\n"}
+
+
+@pytest.mark.parametrize("text, line", [
+    ("project: shop\nservices: {Web!: {port: 3000}}\n",
+     "services.Web!: service names are lowercase letters, digits, - and _"),
+    ("project: shop\ncompose: {files: [compose.yml]}\nservices: {web: {port: 3000, compose: 'Bad Name', container_port: 80}}\n",
+     "services.web.compose: 'Bad Name' is not a valid compose service name"),
+    ("project: shop\nservices: {web: {port: 3000, container_port: 80}}\n",
+     "services.web.container_port: 'container_port' needs 'compose' (the compose service name)"),
+    ("project: shop\nservices: {web: {port: 3000, env_keys: ['1BAD']}}\n",
+     "services.web.env_keys: '1BAD' is not a valid environment variable name"),
+    ("project: shop\nservices: {web: {port: 65536}}\n", "services.web.port: must be 1-65535, got 65536"),
+    ("project: shop\nservices: {web: {port: 0}}\n", "services.web.port: must be 1-65535, got 0"),
+    ("project: shop\ninstances: 0-9\nservices: {web: {port: 65535}}\n",
+     "services.web.port: instance 9 would get port 66435 (> 65535) (fix: lower the base port, the stride or the last instance)"),
+    ("project: shop\ninstances: {first: 10000, last: 10000}\nservices: {web: {port: 3000}}\n",
+     "instances.first: must be 0-9999, got 10000"),
+    ("project: shop\ncompose: {files: [compose.yml], services: {'Bad!': {}}}\nservices: {web: {port: 3000}}\n",
+     "compose.services.Bad!: is not a valid compose service name"),
+    ("project: shop\ncompose: {files: [compose.yml], services: {web: {nope: 1}}}\nservices: {web: {port: 3000}}\n",
+     "compose.services.web: unknown key 'nope' (fix: check the spelling against multistack/schema/stack.schema.json)"),
+])
+def test_refusals_of_services_and_ranges(make_stack: Callable[..., Path], text: str, line: str) -> None:
+    with pytest.raises(StackError) as info:
+        load_stack(make_stack(text, COMPOSE_WEB))
+    assert_line(info.value, f"stack.yaml: {line}")
+
+
+def test_the_edges_that_are_accepted(make_stack: Callable[..., Path]) -> None:
+    stack = load_stack(make_stack("project: shop\ninstances: {last: 0}\nservices: {web: {port: 65535}, db: {port: 1}}\n"))
+    assert (stack.first, stack.last) == (0, 0)
+    assert [(s.name, s.port) for s in stack.services] == [("web", 65535), ("db", 1)]
+    top = load_stack(make_stack("project: shop\ninstances: {first: 9999, last: 9999}\nstride: 1\n"
+                                "services: {web: {port: 1000}}\n"))
+    assert (top.first, top.last, top.stride) == (9999, 9999, 1)

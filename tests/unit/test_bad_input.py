@@ -216,6 +216,7 @@ def in_subprocess(argv: list[str], cwd: Path, engine: str, env: dict[str, str]) 
         (fake / "docker-compose").write_text(FAKE_COMPOSE_V1)
         (fake / "docker-compose").chmod(0o755)
     variables = {"PATH": str(fake), "HOME": str(cwd.parent), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",
+                 "MULTISTACK_OWN_TOOLS": "off",  # PM2 only where the test puts it, not this repository's
                  "FAKE_COMPOSE": {"old": "2.20.0", "v1": ""}.get(engine, "2.40.3"),
                  "FAKE_ENGINE": "down" if engine == "down" else "up", **env}
     result = subprocess.run([str(fake / "inv"), *argv], cwd=cwd, env=variables, capture_output=True, text=True,

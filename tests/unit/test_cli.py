@@ -84,7 +84,7 @@ def test_info_json(minimal_stack, capsys):
     assert run_cli(["dev", "1", "info", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["project_name"] == "demo-dev-1"
-    assert data["apps"] == ["api-1"]
+    assert data["apps"] == ["demo-api-1"]  # issue 13: <project>-<app>-<N>
     assert data["initialised"] is False
 
 
@@ -97,7 +97,7 @@ def test_init_then_dry_start_prints_exact_commands(minimal_stack, capsys, monkey
     root = minimal_stack.parent
     assert lines[0].endswith(
         f"docker compose -p demo-dev-1 -f {root}/compose.yml -f {root}/.instances/instance-1/docker-compose.override.yml "
-        "up -d --remove-orphans --wait")  # no ANSI codes when not a terminal
+        "up -d --remove-orphans --wait --wait-timeout 300")  # no ANSI codes when not a terminal
     assert f"pm2 startOrRestart {root}/.instances/instance-1/pm2.config.cjs --update-env" in lines[1]
 
 
@@ -113,7 +113,7 @@ def test_dry_stop_all_lists_every_existing_instance(minimal_stack, capsys):
     capsys.readouterr()
     assert run_cli(["--dry", "dev", "stop", "--all"]) == 0
     out = capsys.readouterr().out
-    assert "pm2 stop '/^(api\\-1|api\\-2)$/'" in out
+    assert "pm2 stop '/^(demo\\-api\\-1|demo\\-api\\-2)$/'" in out
     assert "docker compose -p demo-dev-1" in out and "docker compose -p demo-dev-2" in out
     assert "--profile '*' down --remove-orphans" in out
     assert "stop --all: 2 ok, 0 failed" in out

@@ -1,6 +1,8 @@
 """`inv doctor`: static checks on the compose files, machine checks through recorded probes, the task."""
 from __future__ import annotations
 
+import re
+
 import json
 import os
 import shutil
@@ -349,6 +351,7 @@ def test_pool_capacity():
 COMPOSE_VERSION = "docker compose version --short"
 INFO = "docker info --format '{{json .}}'"
 NETWORKS = "docker network ls --format '{{json .}}'"
+IMAGES = re.compile(r"docker image inspect ")
 
 
 def net(name: str, driver: str = "bridge") -> str:
@@ -364,6 +367,7 @@ def context(version: str = "2.40.3", info: dict | None = None, networks: list[st
         INFO: Result(stdout=json.dumps(info) + "\n") if info else Result(stderr="Cannot connect to the Docker "
                                                                                 "daemon at unix:///x\n", exited=1),
         NETWORKS: Result(stdout="\n".join(networks) + "\n"),
+        IMAGES: Result(stdout="sha256:0\n"),  # every image present (issue 13's `image` check)
         **(extra or {}),
     }
     return MockContext(run=results, repeat=True)
@@ -391,7 +395,20 @@ def test_machine_all_good(make_stack, tools):
     assert rows(found) == [("info", "compose"), ("info", "engine"), ("info", "address-pools")]
     assert "30 of 31 address pools free" in found[2].message
     commands = [call.args[0] for call in c.run.call_args_list]
-    assert commands == [COMPOSE_VERSION, INFO, NETWORKS]
+    assert commands[:3] == [COMPOSE_VERSION, INFO, NETWORKS]
+    assert len(commands) == 4 and IMAGES.match(commands[3])  # one `docker image inspect` for every image
+
+
+def test_machine_image_missing_is_an_error_with_pull_policy_never_else_a_warning(make_stack, tools):
+    from multistack.act.doctor.machine import image_findings, missing_images
+
+    stack = load_stack(small_stack(make_stack, WEB))
+    assert missing_images("Error: No such image: a:1\nError: No such image: b\n") == {"a:1", "b"}
+    never = image_findings(stack, {"web": ("local/x:1", "never")}, {"local/x:1"})
+    pulled = image_findings(stack, {"web": ("local/x:1", "missing")}, {"local/x:1"})
+    assert rows(never) == [("error", "image")] and "pull_policy: never" in never[0].message
+    assert rows(pulled) == [("warning", "image")] and "docker load" in pulled[0].fix
+    assert image_findings(stack, {"web": ("local/x:1", "never")}, set()) == []
 
 
 def test_machine_compose_too_old_and_engine_down(make_stack, tools):
@@ -457,7 +474,8 @@ def test_port_taken_names_the_holder(make_stack, tools, held_port):
                       {"compose.yml": f"services:\n  web: {{image: busybox, ports: ['{base}:80']}}\n"})
     ps = "docker ps -a --filter label=com.docker.compose.project --format"
     c = MockContext(run={COMPOSE_VERSION: Result(stdout="2.40.3\n"), INFO: Result(stdout='{"ServerVersion": "1"}'),
-                         NETWORKS: Result(stdout=net("bridge")), ps: Result(stdout="")}, repeat=True)
+                         NETWORKS: Result(stdout=net("bridge")), ps: Result(stdout=""),
+                         IMAGES: Result(stdout="sha256:0\n")}, repeat=True)
     found = [f for f in machine(path, _prefix_context(c, ps), n=1) if f.check == "port-taken"]
     assert rows(found) == [("error", "port-taken")]
     assert found[0].key == "services.web.port"
@@ -487,7 +505,8 @@ def test_port_held_by_the_instance_itself(make_stack, tools, held_port, monkeypa
     row = json.dumps({"project": "demo-dev-1", "service": "web", "name": "demo-dev-1-web-1", "state": "running",
                       "status": "Up 1 minute", "ports": ""})
     c = MockContext(run={COMPOSE_VERSION: Result(stdout="2.40.3\n"), INFO: Result(stdout='{"ServerVersion": "1"}'),
-                         NETWORKS: Result(stdout=net("bridge")), ps: Result(stdout=row + "\n")}, repeat=True)
+                         NETWORKS: Result(stdout=net("bridge")), ps: Result(stdout=row + "\n"),
+                         IMAGES: Result(stdout="sha256:0\n")}, repeat=True)
     found = [f for f in machine(path, _prefix_context(c, ps), n=1) if f.check == "port-taken"]
     assert rows(found) == [("info", "port-taken")]
     assert "held by instance 1 itself" in found[0].message

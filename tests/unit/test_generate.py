@@ -151,7 +151,7 @@ def test_ecosystem_names_apps_per_instance(example):
     inst = plan_instance(load_stack(example), 2)
     generate(inst)
     text = (inst.dir / "pm2.config.cjs").read_text()
-    for name in ("backend-2", "worker-2", "frontend-2"):
+    for name in ("shipsec-backend-2", "shipsec-worker-2", "shipsec-frontend-2"):  # issue 13: the seed's names
         assert f'name: "{name}"' in text
     assert '"PORT": "5373"' in text  # frontend's env, rewritten from 5173
 

@@ -24,7 +24,7 @@ from multistack.plan import compose
 from multistack.io import hostports
 from multistack.act import lifecycle
 from multistack.io.tools import Engines
-from multistack.errors import CommandFailed, ConflictError, EngineError, StackError
+from multistack.errors import CommandFailed, ConflictError, EngineError, NotHealthy, StackError
 from multistack.plan.instance import plan_instance
 from multistack.io.locks import instance_lock
 from multistack.act.parallel import PrefixWriter, fan_out
@@ -48,15 +48,15 @@ PS_SAMPLE = """\
 {"project":"sysexp-a","service":"rest","name":"sysexp-a-rest-1","state":"running","status":"Up 2 minutes","ports":""}
 """
 
-# `pm2 jlist` (PM2 7.0.4) with api-3 online and admin-3 stopped by hand; one line of JSON.
+# `pm2 jlist` (PM2 7.0.4; names renamed to the <project>-<app>-<N> scheme of issue 13) with e2etry-api-3 online and e2etry-admin-3 stopped by hand; one line of JSON.
 # Trimmed: pm2_env also carries the whole environment of whoever started the daemon.
 JLIST_SAMPLE = (
-    '[{"pid":670,"name":"api-3","pm2_env":{"name":"api-3","namespace":"e2etry-dev-3","cwd":"/tmp/e2etry",'
+    '[{"pid":670,"name":"e2etry-api-3","pm2_env":{"name":"e2etry-api-3","namespace":"e2etry-dev-3","cwd":"/tmp/e2etry",'
     '"args":["app.py","api"],"exec_interpreter":"none","autorestart":true,"max_restarts":5,"exec_mode":"fork_mode",'
     '"instances":1,"unique_id":"d1932ce0-0fa6-40e6-a0b4-fa2dd05a4007","status":"online","pm_uptime":1795448165904,'
     '"created_at":1795448165904,"pm_id":0,"restart_time":0,"unstable_restarts":0,"version":"N/A",'
     '"env":{"MULTISTACK_INSTANCE":"3","PORT":"18302"}},"pm_id":0,"monit":{"memory":21319680,"cpu":0}},'
-    '{"pid":0,"name":"admin-3","pm2_env":{"name":"admin-3","namespace":"e2etry-dev-3","cwd":"/tmp/e2etry",'
+    '{"pid":0,"name":"e2etry-admin-3","pm2_env":{"name":"e2etry-admin-3","namespace":"e2etry-dev-3","cwd":"/tmp/e2etry",'
     '"args":["app.py","admin"],"exec_interpreter":"none","autorestart":true,"max_restarts":5,"exec_mode":"fork_mode",'
     '"instances":1,"unique_id":"716bf95d-3e9b-4d73-a2aa-06227d3f13f4","status":"stopped","pm_uptime":1795448165907,'
     '"created_at":1795448165907,"pm_id":1,"restart_time":0,"unstable_restarts":0,"version":"N/A",'
@@ -142,7 +142,7 @@ def test_health_of(status, health):
 @pytest.mark.parametrize("prefix", ["", JLIST_SPAWNING, "[PM2] In-memory PM2 is out-of-date, do:\n[PM2] $ pm2 update\n"])
 def test_parse_jlist_after_notices(prefix):
     processes = parse_jlist(prefix + JLIST_SAMPLE)
-    assert [(p["name"], p["pm2_env"]["status"]) for p in processes] == [("api-3", "online"), ("admin-3", "stopped")]
+    assert [(p["name"], p["pm2_env"]["status"]) for p in processes] == [("e2etry-api-3", "online"), ("e2etry-admin-3", "stopped")]
 
 
 @pytest.mark.parametrize("text", ["", JLIST_SPAWNING + "[]\n", "[PM2][ERROR] Daemon not launched\n", "[1, 2"])
@@ -156,7 +156,7 @@ def test_collect_groups_by_instance_and_ignores_other_projects(stack):
     three = states[3].to_json()
     assert [(s["service"], s["state"], s["health"]) for s in three["services"]] == [
         ("store", "running", "healthy"), ("web", "exited", "")]
-    assert [(a["name"], a["status"], a["pid"]) for a in three["apps"]] == [("admin-3", "stopped", 0), ("api-3", "online", 670)]
+    assert [(a["name"], a["status"], a["pid"]) for a in three["apps"]] == [("e2etry-admin-3", "stopped", 0), ("e2etry-api-3", "online", 670)]
     assert (three["running"], three["healthy"]) == (True, False)
     assert states[1].to_json()["services"] == [] and not states[1].running
 
@@ -169,22 +169,27 @@ def test_status_all_makes_two_process_calls_for_many_instances(stack, capsys):
     for n in range(10):
         (stack.instance_dir(n)).mkdir(parents=True)
     c = context()
-    dev(c, stack, "status --all", json=True)
+    with pytest.raises(NotHealthy) as info:  # issue 13: not every declared service/app is up -> exit 6
+        dev(c, stack, "status --all", json=True)
+    assert info.value.exit_code == 6 and "instance 3 is degraded (service web exited" in info.value.message
     assert c.commands == [PS, f"{PM2} jlist"]
     data = json.loads(capsys.readouterr().out)
     assert [d["instance"] for d in data] == list(range(10))
     three = data[3]
     assert three["project_name"] == "e2etry-dev-3" and three["running"] and not three["healthy"]
-    assert [a["name"] for a in three["apps"]] == ["admin-3", "api-3"]
+    assert [a["name"] for a in three["apps"]] == ["e2etry-admin-3", "e2etry-api-3"]
     assert all(not d["running"] and d["services"] == [] and d["apps"] == [] for d in data if d["instance"] != 3)
+    assert three["status"] == "degraded" and {"kind": "app", "name": "e2etry-admin-3", "state": "stopped"} in three["missing"]
+    assert all(d["status"] == "down" for d in data if d["instance"] != 3)
 
 
 def test_status_of_one_instance(stack, capsys):
     c = context()
-    dev(c, stack, "3 status")
+    with pytest.raises(NotHealthy):  # issue 13: degraded is exit 6, after the report
+        dev(c, stack, "3 status")
     assert c.commands == [PS, f"{PM2} jlist"]
     out = capsys.readouterr().out
-    assert out.startswith("instance 3 (e2etry-dev-3): running\n")
+    assert out.startswith("instance 3 (e2etry-dev-3): degraded (service web exited, app e2etry-admin-3 stopped)\n")
     assert "e2etry-dev-3-web-1" in out and "sysexp" not in out
 
 
@@ -204,11 +209,13 @@ def test_start_exact_commands(stack, stack_dir, capsys):
     c = context(jlist="[]\n")
     dev(c, stack, "1 start")
     folder = stack_dir / ".instances" / "instance-1"
-    assert c.commands == [
+    polls = [cmd for cmd in c.commands if "label=com.docker.compose.project=e2etry-dev-1 " in cmd]
+    assert polls  # the progress: one `docker ps` of the project a tick, beside `up --wait`
+    assert [cmd for cmd in c.commands if cmd not in polls] == [
         "docker compose version --short",
         PS,
         f"{PM2} jlist",
-        f"{project_args(stack_dir, 1)} up -d --remove-orphans --wait",
+        f"{project_args(stack_dir, 1)} up -d --remove-orphans --wait --wait-timeout 300",
         f"{PM2} startOrRestart {folder}/pm2.config.cjs --update-env",
     ]
     assert (folder / "docker-compose.override.yml").is_file() and (folder / "logs").is_dir()
@@ -232,7 +239,7 @@ def test_start_refused_on_a_taken_port_writes_and_runs_nothing(stack, stack_dir,
 def test_start_keeps_the_ports_the_instance_holds_itself(stack, monkeypatch):
     checked: list[int] = []
     monkeypatch.setattr(hostports, "is_free", lambda port, host="127.0.0.1": checked.append(port) or False)
-    c = context()  # instance 3: store running, api-3 online -> store, api and admin are its own
+    c = context()  # instance 3: store running, e2etry-api-3 online -> store, api and admin are its own
     with pytest.raises(ConflictError, match=r"port 18300 \(web\) is already in use"):
         dev(c, stack, "3 start")
     assert checked == [18300]
@@ -246,40 +253,42 @@ def test_start_refused_while_locked(stack):
     assert c.commands == []
 
 
-def test_start_compose_failure_is_one_line_exit_1(stack):
+def test_start_compose_failure_is_one_line_exit_1(stack, monkeypatch):
+    monkeypatch.setattr("multistack.io.pm2home.daemon_running", lambda env=None: True)  # the user's daemon
     c = context({r" up -d ": Result("", stderr="container e2etry-dev-1-web-1 is unhealthy\n", exited=1)}, jlist="[]\n")
     with pytest.raises(CommandFailed) as info:
         dev(c, stack, "1 start")
-    assert info.value.message == ("instance 1: `docker compose up --wait` failed (exit 1): "
-                                  "container e2etry-dev-1-web-1 is unhealthy")
+    assert info.value.message == ("instance 1: service web did not become healthy (container e2etry-dev-1-web-1 "
+                                  "is unhealthy); rolled back: containers removed, apps deleted; files kept in "
+                                  ".instances/instance-1")  # issue 13: named, rolled back
     assert info.value.exit_code == 1
     assert not any("startOrRestart" in cmd for cmd in c.commands)
 
 
 def test_start_fails_when_an_app_dies(stack, monkeypatch):
     monkeypatch.setattr(hostports, "accepts", lambda port, host="127.0.0.1", timeout=0.5: port != 18103)
-    errored = JLIST_SAMPLE.replace('"name":"admin-3"', '"name":"admin-1"').replace('"stopped"', '"errored"')
+    errored = JLIST_SAMPLE.replace('"name":"e2etry-admin-3"', '"name":"e2etry-admin-1"').replace('"stopped"', '"errored"')
     errored = errored.replace('"restart_time":0,"unstable_restarts":0,"version":"N/A","env":{"MULTISTACK_INSTANCE":"3","PORT":"18303"}',
                               '"restart_time":5,"unstable_restarts":0,"version":"N/A","env":{}')
     c = context(jlist=errored)
     inst = plan_instance(stack, 1)
     with pytest.raises(CommandFailed) as info:
         lifecycle.wait_for_apps(c, inst, Engines(pm2=(PM2,)), timeout=5)
-    assert info.value.message == ("instance 1: PM2 app stopped running: admin-1 (port 18103): "
+    assert info.value.message == ("instance 1: PM2 app stopped running: e2etry-admin-1 (port 18103): "
                                   "pm2 status errored, 5 restarts")
 
 
 def test_start_gives_up_on_an_app_that_never_listens(stack, monkeypatch):
     monkeypatch.setattr(hostports, "accepts", lambda port, host="127.0.0.1", timeout=0.5: port != 18102)
     c = context(jlist="[]\n")
-    with pytest.raises(CommandFailed, match=r"did not answer on its port within 0s: api-1 \(port 18102\): "
+    with pytest.raises(CommandFailed, match=r"did not answer on its port within 0s: e2etry-api-1 \(port 18102\): "
                                             r"pm2 status unknown"):
         lifecycle.wait_for_apps(c, plan_instance(stack, 1), Engines(pm2=(PM2,)), timeout=0)
     assert c.commands == [f"{PM2} jlist"]
 
 
 def test_app_ports_are_the_host_services_named_like_apps(stack):
-    assert lifecycle.app_ports(plan_instance(stack, 4)) == {"api-4": 18402, "admin-4": 18403}
+    assert lifecycle.app_ports(plan_instance(stack, 4)) == {"e2etry-api-4": 18402, "e2etry-admin-4": 18403}
 
 
 def test_stop_exact_commands(stack, stack_dir):
@@ -290,7 +299,7 @@ def test_stop_exact_commands(stack, stack_dir):
         "docker compose version --short",
         "docker info --format '{{.ServerVersion}}'",
         f"{PM2} jlist",
-        f"{PM2} stop '/^(api\\-3|admin\\-3)$/'",
+        f"{PM2} stop '/^(e2etry\\-api\\-3|e2etry\\-admin\\-3)$/'",
         f"{project_args(stack_dir, 3)} --profile '*' down --remove-orphans",
     ]
 
@@ -307,7 +316,7 @@ def test_clean_exact_commands(stack, stack_dir, capsys):
     dev(c, stack, "clean 3", yes=True)
     assert c.commands[2:] == [
         f"{PM2} jlist",
-        f"{PM2} delete '/^(api\\-3|admin\\-3)$/'",
+        f"{PM2} delete '/^(e2etry\\-api\\-3|e2etry\\-admin\\-3)$/'",
         f"{project_args(stack_dir, 3)} --profile '*' down --remove-orphans --volumes",
     ]
     assert not (stack_dir / ".instances" / "instance-3").exists()
@@ -345,7 +354,7 @@ def test_stop_all_one_query_one_pm2_stop_then_a_down_per_instance(stack, stack_d
     c = context()
     dev(c, stack, "stop --all")
     head, downs = c.commands[:4], c.commands[4:]
-    assert head == ["docker compose version --short", PS, f"{PM2} jlist", f"{PM2} stop '/^(api\\-3)$/'"]
+    assert head == ["docker compose version --short", PS, f"{PM2} jlist", f"{PM2} stop '/^(e2etry\\-api\\-3)$/'"]
     assert sorted(downs) == [  # in parallel: any order
         f"{project_args(stack_dir, 1)} --profile '*' down --remove-orphans",
         f"{project_args(stack_dir, 2)} --profile '*' down --remove-orphans",
@@ -374,7 +383,7 @@ def test_clean_all_deletes_every_app_of_every_instance(stack, stack_dir):
     dev(c, stack, "clean --all", yes=True)
     assert c.commands[:4] == ["docker compose version --short", PS, f"{PM2} jlist", volumes_all]
     jobs = c.commands[4:]
-    assert f"{PM2} delete '/^(admin\\-3|api\\-3)$/'" in jobs  # stopped apps too
+    assert f"{PM2} delete '/^(e2etry\\-admin\\-3|e2etry\\-api\\-3)$/'" in jobs  # stopped apps too
     assert f"{project_args(stack_dir, 1)} --profile '*' down --remove-orphans --volumes" in jobs
     assert "docker compose -p e2etry-dev-7 --profile '*' down --remove-orphans --volumes" in jobs  # a volume alone
     assert not (stack_dir / ".instances" / "instance-1").exists()
@@ -398,7 +407,7 @@ def test_dry_start_prints_exact_commands_and_writes_nothing(stack, stack_dir, ca
     out = capsys.readouterr().out
     folder = stack_dir / ".instances" / "instance-1"
     assert echoed(out) == [
-        f"{project_args(stack_dir, 1)} up -d --remove-orphans --wait",
+        f"{project_args(stack_dir, 1)} up -d --remove-orphans --wait --wait-timeout 300",
         f"{PM2} startOrRestart {folder}/pm2.config.cjs --update-env",
     ]
     assert "would  create  instance-1/pm2.config.cjs" in out
@@ -410,13 +419,13 @@ def test_dry_stop_and_clean(stack, stack_dir, capsys):
     capsys.readouterr()
     dev(dry_context(), stack, "2 stop")
     assert echoed(capsys.readouterr().out) == [
-        f"{PM2} stop '/^(api\\-2|admin\\-2)$/'",
+        f"{PM2} stop '/^(e2etry\\-api\\-2|e2etry\\-admin\\-2)$/'",
         f"{project_args(stack_dir, 2)} --profile '*' down --remove-orphans",
     ]
     dev(dry_context(), stack, "2 clean")  # --dry needs no --yes: it asks nothing and removes nothing
     out = capsys.readouterr().out
     assert echoed(out) == [
-        f"{PM2} delete '/^(api\\-2|admin\\-2)$/'",
+        f"{PM2} delete '/^(e2etry\\-api\\-2|e2etry\\-admin\\-2)$/'",
         f"{project_args(stack_dir, 2)} --profile '*' down --remove-orphans --volumes",
     ]
     assert f"would remove {stack_dir}/.instances/instance-2" in out
@@ -430,7 +439,7 @@ def test_dry_stop_all(stack, stack_dir, capsys):
     dev(dry_context(), stack, "stop --all")
     out = capsys.readouterr().out
     commands = echoed(out)
-    assert commands[0] == f"{PM2} stop '/^(api\\-1|admin\\-1|api\\-2|admin\\-2)$/'"
+    assert commands[0] == f"{PM2} stop '/^(e2etry\\-api\\-1|e2etry\\-admin\\-1|e2etry\\-api\\-2|e2etry\\-admin\\-2)$/'"
     assert sorted(commands[1:]) == [f"{project_args(stack_dir, n)} --profile '*' down --remove-orphans" for n in (1, 2)]
     assert out.splitlines()[-1] == "stop --all: 2 ok, 0 failed"
 

@@ -91,13 +91,13 @@ def test_mask_line_assignments(line: str, masked: str) -> None:
 @pytest.mark.parametrize(("line", "masked"), [
     ("# psql postgresql://shipsec:shipsec@localhost:5433/shipsec",
      "# psql postgresql://shipsec:****@localhost:5433/shipsec"),
-    ("# DB_PASSWORD=visible-in-a-comment", "# DB_PASSWORD=visible-in-a-comment"),
+    ("# DB_PASSWORD=commented-out", "# DB_PASSWORD=****"),  # issue 12: still a password
     ("connect to postgres://u:p@h now", "connect to postgres://u:****@h now"),
     ("postgres://u:p@h", "postgres://u:****@h"),
     ("", ""),
     ("just text", "just text"),
 ])
-def test_mask_line_other_lines_only_hide_url_passwords(line: str, masked: str) -> None:
+def test_mask_line_other_lines_hide_secret_shapes(line: str, masked: str) -> None:
     assert mask_line(line) == masked
 
 

@@ -262,5 +262,8 @@ def test_start_asks_only_its_own_engine(placed, monkeypatch):
     monkeypatch.setattr(hostports, "accepts", lambda port, host="127.0.0.1", timeout=0.5: True)
     c = context({r"docker ps": Result("", stderr=DOWN, exited=1)})  # the default engine is down: irrelevant to 6
     dev(c, placed, "6 start")
-    assert [cmd for cmd in c.commands if " ps -a " in cmd] == [shlex.join(compose.ps_all(["docker", "--context", "bigbox"]))]
+    polls = [cmd for cmd in c.commands if "label=com.docker.compose.project=demo-dev-6 " in cmd]  # start's progress
+    assert polls and all(cmd.startswith("docker --context bigbox ps -a ") for cmd in polls)
+    assert [cmd for cmd in c.commands if " ps -a " in cmd and cmd not in polls] == [
+        shlex.join(compose.ps_all(["docker", "--context", "bigbox"]))]
     assert any(cmd.startswith("docker --context bigbox compose -p demo-dev-6 ") and " up " in cmd for cmd in c.commands)

@@ -25,4 +25,4 @@ def test_instance_names():
     assert inst.project_name == "shipsec-dev-3"
     assert inst.namespace == "shipsec-dev-3"
     assert inst.database == "shipsec_instance_3"
-    assert inst.app_names == ["backend-3", "worker-3", "frontend-3"]
+    assert inst.app_names == ["shipsec-backend-3", "shipsec-worker-3", "shipsec-frontend-3"]  # issue 13

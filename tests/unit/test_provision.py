@@ -280,7 +280,7 @@ def test_dry_run_prints_the_commands_and_creates_nothing(shared, capsys):
 def engines(monkeypatch):
     """No engine detection, no state query; record which ports the preflight checks."""
     checked: list[dict[str, int]] = []
-    monkeypatch.setattr(lifecycle, "_engines", lambda c, stack, engine=True: Engines())
+    monkeypatch.setattr(lifecycle, "_engines", lambda c, stack, engine=True, **kwargs: Engines())
     monkeypatch.setattr(lifecycle, "query_state", lambda c, stack, engines, instances=frozenset(): {})
 
     def taken(ports, host="127.0.0.1"):
@@ -315,20 +315,20 @@ def test_isolated_start_runs_compose_and_no_provisioning(shared, engines):
 
 
 def test_shared_stop_never_takes_the_infra_down(shared, engines, capsys):
-    c = mock(("pm2 jlist", [Result('[{"name": "api-1", "pm2_env": {"status": "online"}}]')]))
+    c = mock(("pm2 jlist", [Result('[{"name": "shop-api-1", "pm2_env": {"status": "online"}}]')]))
     lifecycle.dispatch(c, shared, lifecycle.DevCommand("stop", 1))
     ran = commands(c)
-    assert ran == ["pm2 jlist", "pm2 stop '/^(api\\-1)$/'"]
+    assert ran == ["pm2 jlist", "pm2 stop '/^(shop\\-api\\-1)$/'"]
     assert "the shared infra keeps running" in capsys.readouterr().out
 
 
 def test_shared_clean_deletes_apps_then_tears_down_this_instance(shared, engines):
     (shared.root / ".instances/instance-2").mkdir(parents=True)
-    c = mock(("pm2 jlist", [Result('[{"name": "api-2", "pm2_env": {"status": "online"}}]')]),
+    c = mock(("pm2 jlist", [Result('[{"name": "shop-api-2", "pm2_env": {"status": "online"}}]')]),
              ("sh -c 'psql -tAc", [Result("1")]))
     lifecycle.dispatch(c, shared, lifecycle.DevCommand("clean", 2), yes=True)
     ran = commands(c)
-    assert ran[1] == "pm2 delete '/^(api\\-2)$/'"
+    assert ran[1] == "pm2 delete '/^(shop\\-api\\-2)$/'"
     assert "DROP DATABASE IF EXISTS shop_instance_2" in ran[-1]
     assert not any(" down " in cmd for cmd in ran)
     assert not (shared.root / ".instances/instance-2").exists()

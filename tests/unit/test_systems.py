@@ -24,7 +24,8 @@ from multistack.io.tools import Engines
 from multistack.errors import StackError
 from multistack.model.stack import load_stack
 from multistack.cli import system as tasks
-from multistack.plan.topology import dot, expand_links, mermaid, neighbours
+from multistack.model.systems import expand_links, neighbours
+from multistack.plan.topology import dot, mermaid
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_STACK = ROOT / "tests" / "e2e" / "systems" / "stack.yaml"

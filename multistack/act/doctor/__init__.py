@@ -30,9 +30,11 @@ from multistack.act.doctor.static import (FAST_CHECKS, SHARED_MODE_CHECKS, BindF
                                           shown_path, static_checks)
 from multistack.errors import DoctorError
 from multistack.io.compose_files import read_stack_files
+from multistack.io.userfiles import read_user_text
 from multistack.model.sources import StackFiles
 from multistack.model.compose_doc import parse_compose
 from multistack.model.doctor import CHECKS, DoctorSettings
+from multistack.plan.masking import mask_text
 from multistack.model.stack import Stack
 from multistack.plan.compose_model import interpolate, merge_view, parse_port
 from multistack.plan.envfiles import read_env_values
@@ -106,7 +108,7 @@ def compose_variables(stack: Stack, rendered: Mapping[str, Any]) -> dict[str, st
     if not stack.compose_env_files and stack.compose_files:
         dotenv = (stack.root / stack.compose_files[0]).parent / ".env"
         if dotenv.is_file():
-            texts.append(dotenv.read_text(encoding="utf-8"))
+            texts.append(read_user_text(dotenv) or "")
     values: dict[str, str] = {}
     for text in texts:
         values.update({k: v or "" for k, v in read_env_values(text).items()})
@@ -129,7 +131,7 @@ def preflight(inst: Instance, err: TextIO | None = None,
                           f"{first.fix}; `inv doctor {inst.n}` lists every problem")
     for finding in report.findings:
         if finding.severity == "warning":
-            print(finding.line(), file=err or sys.stderr)
+            print(mask_text(finding.line()), file=err or sys.stderr)
     return report
 
 

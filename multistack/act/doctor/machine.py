@@ -41,7 +41,10 @@ DEFAULT_ADDRESS_POOLS = tuple({"Base": f"172.{i}.0.0/16", "Size": 16} for i in r
     {"Base": "192.168.0.0/16", "Size": 20},)
 POOLS_FIX = ("remove unused networks (`docker network prune`), lower `instances:` in stack.yaml, or give "
              "dockerd more pools: \"default-address-pools\": [{\"base\": \"10.200.0.0/16\", \"size\": 24}] "
-             "in /etc/docker/daemon.json (256 networks)")
+             "in /etc/docker/daemon.json (256 networks), or give the stack a pool of its own: "
+             "`networks: {pool: 10.212.0.0/16, size: 24}` in stack.yaml (docs/many-instances.md)")
+#: Above this share of its subnets in use, a declared pool is reported as nearly full.
+POOL_WARN_SHARE = 0.9
 
 
 
@@ -86,10 +89,19 @@ def pool_capacity(info: Mapping[str, Any]) -> int:
 
 def address_pool_findings(stack: Stack, report: StaticReport, info: Mapping[str, Any],
                           networks: Sequence[Mapping[str, Any]], n: int | None) -> list[Finding]:
-    """Instances × networks per instance against the pools left (pure)."""
+    """Instances × networks per instance against the pools left (pure).
+
+    With ``networks:`` in stack.yaml the instances' networks take fixed subnets
+    of that pool (:func:`declared_pool_finding`); only networks with a fixed
+    name still draw from the engine's pools.
+    """
     per = report.networks_per_instance
+    own: list[Finding] = []
+    if stack.networks is not None:
+        own = [declared_pool_finding(stack, per)]
+        per = 0
     if not per and not report.shared_networks:
-        return []
+        return own
     capacity = pool_capacity(info)
     bridges = [net for net in networks if net.get("Driver") == "bridge" and net.get("Scope", "local") == "local"]
     names = {str(net.get("Name", "")) for net in networks}
@@ -103,18 +115,40 @@ def address_pool_findings(stack: Stack, report: StaticReport, info: Mapping[str,
     key = "instances"
     who = f"instance {n}" if n is not None else "the next instance"
     if free < needed_next:
-        return [Finding("error", "address-pools", stack.path.name, key,
+        return own + [Finding("error", "address-pools", stack.path.name, key,
                         f"{who} needs {needed_next} network(s) and the engine has {free} address pool(s) left "
                         f"({len(bridges)} of {capacity} in use): compose fails with \"all predefined address pools "
                         "have been fully subnetted\"", POOLS_FIX)]
     if free < needed_all:
         fits = (free - shared_missing) // per if per else total
-        return [Finding("warning", "address-pools", stack.path.name, key,
+        return own + [Finding("warning", "address-pools", stack.path.name, key,
                         f"{free} address pool(s) left ({len(bridges)} of {capacity} in use): only {fits} more "
                         f"instance(s) of {per} network(s) each can start, of the {total} in instances "
                         f"{stack.first}-{stack.last}", POOLS_FIX)]
-    return [Finding("info", "address-pools", stack.path.name, key,
-                    f"{free} of {capacity} address pools free; every instance needs {per} network(s)")]
+    return own + [Finding("info", "address-pools", stack.path.name, key,
+                          f"{free} of {capacity} address pools free; every instance needs {per} network(s)")]
+
+
+def declared_pool_finding(stack: Stack, per_instance: int) -> Finding:
+    """How much of the stack's ``networks:`` pool its instance range takes; a warning when nearly full."""
+    pool = stack.networks
+    assert pool is not None
+    per = pool.per_instance or max(per_instance, 1)
+    used = len(stack.instance_range) * per
+    where = (stack.path.name, "networks.pool")
+    if used > pool.capacity:  # the override refuses it too (plan.subnets)
+        return Finding("error", "address-pools", *where,
+                       f"pool {pool.pool} holds {pool.capacity} /{pool.size} subnets; instances {stack.first}-"
+                       f"{stack.last} x {per} network(s) need {used}", "give a bigger pool or smaller subnets")
+    if used > pool.capacity * POOL_WARN_SHARE:
+        more = (pool.capacity - used) // per
+        return Finding("warning", "address-pools", *where,
+                       f"pool {pool.pool} is nearly full: instances {stack.first}-{stack.last} x {per} network(s) "
+                       f"take {used} of its {pool.capacity} /{pool.size} subnets; the range can grow by {more} "
+                       "instance(s) only", "give a bigger pool (or smaller subnets: size) before adding instances")
+    return Finding("info", "address-pools", *where,
+                   f"pool {pool.pool}: instances {stack.first}-{stack.last} x {per} network(s) take {used} of "
+                   f"{pool.capacity} /{pool.size} subnets (none from Docker's default pools)")
 
 
 def external_network_findings(report: StaticReport, names: set[str]) -> list[Finding]:
@@ -212,7 +246,80 @@ def _engine_checks(c: Context, stack: Stack, report: StaticReport, inst: Instanc
         return findings
     findings += external_network_findings(report, {str(net.get("Name", "")) for net in networks})
     findings += address_pool_findings(stack, report, info, networks, inst.n if inst else None)
+    findings += _image_checks(c, stack)
+    if inst is not None and stack.networks is not None:
+        findings += _subnet_findings(c, inst)
     return findings
+
+
+def compose_images(docs: Sequence[Any]) -> dict[str, tuple[str, str]]:
+    """Service -> (image, pull_policy) of the base compose files (services without ``image:``: built)."""
+    from multistack.model.compose_doc import base_services
+
+    return {name: (str(body["image"]), str(body.get("pull_policy") or "missing"))
+            for name, body in base_services(docs).items() if isinstance(body, dict) and body.get("image")}
+
+
+def missing_images(stderr: str) -> set[str]:
+    """The images ``docker image inspect A B ...`` did not find (``Error: No such image: X``, one a line)."""
+    import re
+
+    return {m.group(1) for m in re.finditer(r"No such image: (\S+)", stderr)}
+
+
+def image_findings(stack: Stack, images: Mapping[str, tuple[str, str]], missing: set[str]) -> list[Finding]:
+    """A start cannot get an image that is not here when it may not pull it (``pull_policy: never``);
+    one that is not here is pulled from its registry, which may not be reachable: say so first."""
+    out = []
+    hint = ("provide it without a registry: `docker load -i FILE.tar` or `docker import ROOTFS.tar IMAGE`, "
+            "then `pull_policy: never`; or `docker pull IMAGE` where the registry is reachable")
+    for service, (image, policy) in sorted(images.items()):
+        if image not in missing:
+            continue
+        where = (stack.compose_files[0] if stack.compose_files else stack.path.name, f"services.{service}.image")
+        if policy == "never":
+            out.append(Finding("error", "image", *where, f"image {image} is not on this engine and "
+                               "`pull_policy: never` forbids pulling it: start will fail", hint.replace("IMAGE", image)))
+        else:
+            out.append(Finding("warning", "image", *where, f"image {image} is not on this engine: start pulls it "
+                               "from its registry and fails if that cannot be reached", hint.replace("IMAGE", image)))
+    return out
+
+
+def _image_checks(c: Context, stack: Stack) -> list[Finding]:
+    """One ``docker image inspect`` for every image of the stack's compose files."""
+    from multistack.io.compose_files import read_compose_files
+
+    try:
+        images = compose_images(read_compose_files(stack))
+    except StackError:
+        return []  # the static checks report an unreadable compose file
+    names = sorted({image for image, _ in images.values()})
+    if not names:
+        return []
+    result = probe(c, ["docker", "image", "inspect", "--format", "{{.Id}}", *names])
+    return image_findings(stack, images, set() if result.ok else missing_images(result.stderr or ""))
+
+
+def _subnet_findings(c: Context, inst: Instance) -> list[Finding]:
+    """Instance N's fixed subnets against the engine's networks (what ``start`` refuses, exit 4)."""
+    from multistack.act.networks import engine_overlaps
+    from multistack.io.compose_files import read_stack_files
+    from multistack.plan.subnets import instance_subnets
+
+    stack = inst.stack
+    try:
+        subnets = instance_subnets(stack, inst.n, read_stack_files(stack).compose)
+    except StackError as exc:
+        return [Finding("error", "address-pools", stack.path.name, "networks", exc.message, exc.hint or "")]
+    found = engine_overlaps(c, inst, subnets, DockerCli.on(inst.engine).args())
+    if not found:
+        return [Finding("info", "address-pools", stack.path.name, "networks.pool",
+                        f"subnets of instance {inst.n} ({', '.join(str(s) for s in subnets.values())}) are free")]
+    return [Finding("error", "address-pools", stack.path.name, "networks.pool",
+                    f"instance {inst.n}: {o.describe()}: start refuses",
+                    f"remove it (`docker network rm {o.other}`) if unused, or give the stack another pool")
+            for o in found]
 
 
 def _port_checks(c: Context, stack: Stack, inst: Instance, engine_ok: bool,
