@@ -103,8 +103,16 @@ def env_values(text: str, path: Path) -> dict[str, str | None]:
 
 
 def read_active(mesh: Mesh) -> ActiveEnv | None:
-    """The active env file, or None when there is none yet."""
+    """The active env file, or None when there is none yet.
+
+    A folder (or a dangling link) there is refused, not read as "no env file yet":
+    that would send the user to ``inv mesh.env``, which then fails on it.
+    """
     if not mesh.env_path.is_file():
+        if mesh.env_path.exists() or mesh.env_path.is_symlink():
+            from multistack.errors import ConflictError
+            raise ConflictError(f"{mesh.env_file} is not a readable file (a folder or a broken link)",
+                                f"move it away (mv {mesh.env_file} {mesh.env_file}.old), then rerun")
         return None
     return ActiveEnv(mesh.env_path, read_env_file(mesh.env_path))
 

@@ -84,6 +84,8 @@ class ManifestDamaged(StackError):
 class ManifestEdited(ConflictError):
     """instance.json no longer reads as multistack wrote it: someone edited it by hand."""
 
+    manifest: Manifest | None = None  # what it says all the same (whose folder it is: io/paths.check_owner)
+
 
 def parse_manifest(text: str, where: str, n: str = "N") -> Manifest:
     """The manifest in ``text``; a one-line StackError when it is damaged, newer, or edited by hand.
@@ -104,8 +106,10 @@ def parse_manifest(text: str, where: str, n: str = "N") -> Manifest:
                          "upgrade multistack (pip install -U multistack)")
     manifest = _manifest(data, version, where, hint)
     if text != manifest.to_text(checksum="checksum" in data):
-        raise ManifestEdited(f"{where}: edited by hand since multistack wrote it (its recorded hashes cannot be trusted)",
-                             hint)
+        edited = ManifestEdited(f"{where}: edited by hand since multistack wrote it (its recorded hashes cannot be "
+                                "trusted)", hint)
+        edited.manifest = manifest
+        raise edited
     return manifest
 
 

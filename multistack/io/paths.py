@@ -19,12 +19,12 @@ checks start below it.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 from pathlib import Path
 
 from multistack.errors import ConflictError, StackError
+from multistack.io.manifest import ManifestDamaged, ManifestEdited, read_manifest  # the one manifest parser
 from multistack.model.stack import Stack
 
 MANIFEST = "instance.json"
@@ -125,17 +125,19 @@ def instance_folder(stack: Stack, n: int, *, create: bool = False, project: str 
 def check_owner(folder: Path, n: int, project: str, root: Path | None = None) -> None:
     """Refuse a folder whose manifest names another instance or project (copied or moved in)."""
     manifest = folder / MANIFEST
+    if os.path.islink(manifest):
+        file_target(manifest, root)
+    if not manifest.is_file():
+        return  # none yet; a folder in its place: the writer names it where it writes
     try:
-        if os.path.islink(manifest):
-            file_target(manifest, root)
-        data = json.loads(manifest.read_bytes())
-        owner = (data["instance"], data["project_name"])
-    except FileNotFoundError:
+        found = read_manifest(manifest)
+    except ManifestEdited as exc:
+        found = exc.manifest  # edited by hand, but it still says whose folder this is
+    except ManifestDamaged:
+        return  # reported as damaged (exit 2, the fix) where the command reads it; never as foreign
+    if found is None:
         return
-    except StackError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return  # damaged or unreadable: the manifest reader says so where it reads it
+    owner = (found.instance, found.project_name)
     if owner != (n, project):
         shown = _shown(folder, root)
         raise ConflictError(f"{shown} belongs to instance {owner[0]} of project {owner[1]} "

@@ -84,6 +84,7 @@ def parse_engines(raw: Any, file: str, instances: range, host_ip: str) -> tuple[
         if not NAME_RE.fullmatch(name):
             top.fail("engine names are lowercase letters, digits, - and _", name)
         parsed.append(_engine(Node(value, top.where(name), file), name, instances, host_ip))
+    top.refuse_clash([engine.name for engine, _slots in parsed], "engine")
     owner: dict[int, str] = {}
     rest: str | None = None
     for engine, slots in parsed:

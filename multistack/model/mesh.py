@@ -154,6 +154,7 @@ def _profiles(node: Node) -> tuple[Profile, ...]:
         if len(set(value)) != len(value):
             node.fail("lists a service twice", name)
         profiles.append(Profile(name, tuple(value)))
+    node.refuse_clash([p.name for p in profiles], "profile")
     return tuple(profiles)
 
 
@@ -184,6 +185,7 @@ def _environments(node: Node) -> tuple[Environment, ...]:
                 env.fail(f"{key!r} is set by multistack", f"vars.{key}", "rename the variable")
         env.done()
         envs.append(Environment(name, files, template, address, variables))
+    node.refuse_clash([e.name for e in envs], "environment")
     return tuple(envs)
 
 

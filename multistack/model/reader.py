@@ -11,7 +11,7 @@ import re
 from typing import Any, Iterator
 
 from multistack.errors import StackError
-from multistack.model.names import ENV_KEY_RE
+from multistack.model.names import ENV_KEY_RE, first_clash
 
 
 def kind(value: Any) -> str:
@@ -42,6 +42,13 @@ class Node:
 
     def fail(self, message: str, key: str | None = None, hint: str | None = None) -> None:
         raise StackError(f"{self.file}: {self.where(key)}: {message}", hint)
+
+    def refuse_clash(self, names: list[str], what: str) -> None:
+        """Two ``what`` names that normalise to one (``lon_b``, ``lon-b``) would merge: refuse, naming both."""
+        clash = first_clash(names)
+        if clash:
+            self.fail(f"{what} names {clash[0]!r} and {clash[1]!r} differ only in case or - versus _ "
+                      "(they would share env keys, files or host names)", clash[1], "rename one of them")
 
     def get(self, key: str, default: Any = None) -> Any:
         """The key's value; an explicit null (``stride:`` left empty) counts as absent."""

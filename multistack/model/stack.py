@@ -14,13 +14,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from multistack.errors import StackError
 from multistack.model.appnames import DEFAULT_APP_NAME, check_pattern, format_name, parse_name
 from multistack.model.doctor import DoctorSettings, parse_doctor
 from multistack.model.engines import LOCAL, Engine, parse_engines
-from multistack.model.mesh import Mesh, parse_mesh
 from multistack.model.names import ENV_KEY_RE, NAME_RE, PROJECT_RE, SERVICE_RE, first_clash, parse_range
 from multistack.model.namespaces import NamespaceSection, parse_namespaces
 from multistack.model.networks import NetworkPool, parse_networks
@@ -30,7 +29,10 @@ from multistack.model.reader import Node, kind
 from multistack.model.start import StartSettings, parse_start
 from multistack.model.usertext import decode_user_text
 from multistack.model.yamldoc import load_yaml
-from multistack.model.systems import StackBasics, System, parse_systems
+
+if TYPE_CHECKING:  # imported when a stack declares them: most commands of most stacks never need them
+    from multistack.model.mesh import Mesh
+    from multistack.model.systems import System
 
 #: The environment variable that points multistack at another stack file.
 STACK_FILE_VAR = "MULTISTACK_FILE"
@@ -264,8 +266,8 @@ def _with_sections(stack: Stack, raw: Mapping[str, Any]) -> Stack:
     namespaces = parse_namespaces(raw.get("namespaces"), file, stack.instance_range, known)
     mode = parse_mode(raw.get("mode"), file)
     provision = parse_steps(raw.get("provision"), file, stack.compose_files)
-    mesh = parse_mesh(section("mesh"), file, stack.root, stack.project) if "mesh" in raw else None
-    systems = parse_systems(raw.get("systems"), StackBasics(file, stack.project, stack.compose_files, stack.stride))
+    mesh = _mesh(section("mesh"), file, stack) if "mesh" in raw else None
+    systems = _systems(raw["systems"], file, stack) if raw.get("systems") is not None else {}
     doctor = parse_doctor(raw.get("doctor"), file)
     start = parse_start(raw.get("start"), file)
     networks = parse_networks(section("networks"), file, stack.instance_range) if "networks" in raw else None
@@ -431,3 +433,17 @@ def check_files(stack: Stack) -> None:
         if not (stack.root / rel).is_file():
             raise StackError(f"{stack.path.name}: {key}: {rel} does not exist",
                              f"create {rel} or remove it from {key}")
+
+
+def _mesh(raw: Any, file: str, stack: Stack) -> Mesh:
+    """``mesh:``, its module imported only for a stack that has one (start-up cost of read commands)."""
+    from multistack.model.mesh import parse_mesh
+
+    return parse_mesh(raw, file, stack.root, stack.project)
+
+
+def _systems(raw: Any, file: str, stack: Stack) -> dict[str, System]:
+    """``systems:``, its module imported only for a stack that has some."""
+    from multistack.model.systems import StackBasics, parse_systems
+
+    return parse_systems(raw, StackBasics(file, stack.project, stack.compose_files, stack.stride))

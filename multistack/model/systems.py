@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from multistack.errors import StackError
-from multistack.model.names import DNS_LABEL_RE, ENV_KEY_RE, NAME_RE, PORT_NAME_RE, SERVICE_RE
+from multistack.model.names import DNS_LABEL_RE, ENV_KEY_RE, NAME_RE, PORT_NAME_RE, SERVICE_RE, normal_name
 from multistack.model.reader import Node, kind
 
 SHAPES = ("none", "line", "star", "full")
@@ -155,6 +155,7 @@ def parse_systems(raw: Any, basics: StackBasics) -> dict[str, System]:
             top.fail(f"{name!r} is reserved: its members' compose projects would look like instances "
                      f"({basics.project}-{name}-N)", name, "choose another system name")
         systems[name] = _system(basics, name, Node(value, f"systems.{name}", basics.file))
+    top.refuse_clash(list(systems), "system")
     _check_across(basics, systems)
     return systems
 
@@ -240,10 +241,10 @@ def _members(node: Node) -> tuple[Member, ...]:
             node.fail(f"{callsign!r} is not a valid member name", callsign,
                       "letters, digits and -, starting and ending with a letter or digit, at most 63 "
                       "characters: it becomes a host name and part of a compose project name")
-        if name in names:
-            node.fail(f"{callsign!r} and {names[name]!r} are the same name once lowercased", callsign,
+        same = names.setdefault(normal_name(callsign), callsign)  # the one normalisation (names.py)
+        if same != callsign:
+            node.fail(f"{callsign!r} and {same!r} are the same name once lowercased", callsign,
                       "member names must be unique: they are host names on the shared network")
-        names[name] = callsign
         if value is not None and not isinstance(value, dict):
             node.fail(f"must be a mapping (slot, env, vars), got {kind(value)}", callsign)
         m = Node(value, node.where(callsign), node.file)

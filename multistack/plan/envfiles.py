@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 #: The comment line above the keys ``rewrite_env`` appends.
 DEFAULT_HEADER = "# --- multistack: per-instance values ---"
+#: How much of a malformed line an error shows.
+SHOWN_LINE = 120
 MALFORMED_HINT = ("use KEY=value, one per line; put a value with spaces or # in double quotes "
                   "and close every quote")
 
@@ -197,8 +199,10 @@ def _malformed(binding: Binding, source: str) -> StackError:
     """The error for a line python-dotenv cannot parse, its secret masked."""
     raw = binding.original.string
     first_line = _LINE_END.split(raw[_end(_LEADING_SPACE, raw, 0):], maxsplit=1)[0].strip()
-    return StackError(f"{source}:{_line_of(binding)}: malformed line: {mask_line(first_line)}",
-                      hint=MALFORMED_HINT)
+    shown = mask_line(first_line)
+    if len(shown) > SHOWN_LINE:  # one line that fits a terminal, whatever the file holds
+        shown = shown[:SHOWN_LINE] + f"... ({len(first_line)} characters)"
+    return StackError(f"{source}:{_line_of(binding)}: malformed line: {shown}", hint=MALFORMED_HINT)
 
 
 def _line_of(binding: Binding) -> int:

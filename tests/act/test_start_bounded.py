@@ -20,7 +20,7 @@ from multistack.io.progress import PlainView, service_state, service_states, vie
 from multistack.model.stack import load_stack, parse_stack
 from multistack.plan.compose import ComposeProject
 from multistack.plan.instance import plan_instance
-from tests.unit.test_lifecycle import context, dev, stack, stack_dir  # noqa: F401 (fixtures)
+from tests.act.test_lifecycle import context, dev, stack, stack_dir  # noqa: F401 (fixtures)
 
 
 # --------------------------------------------------------------------------
@@ -109,10 +109,11 @@ def test_a_failed_up_names_the_service_prints_its_logs_then_rolls_back_in_order(
 
 
 def test_no_daemon_before_the_start_means_none_after_the_rollback(stack, monkeypatch) -> None:
-    answers = iter([False, True])  # none before the start; the start's `pm2 startOrRestart` spawned one
-    monkeypatch.setattr("multistack.io.pm2home.daemon_running", lambda env=None: next(answers))
-    monkeypatch.setattr(lifecycle, "wait_for_apps", _app_never_answers)
     c = context(jlist="[]\n")
+    # None before the start; the start's `pm2 startOrRestart` spawns one, as the real PM2 does.
+    monkeypatch.setattr("multistack.io.pm2home.daemon_running",
+                        lambda home=None: any("startOrRestart" in cmd for cmd in c.commands))
+    monkeypatch.setattr(lifecycle, "wait_for_apps", _app_never_answers)
     with pytest.raises(CommandFailed, match="PM2 daemon stopped; files kept"):
         dev(c, stack, "1 start")
     assert c.commands[-2:] == ["/usr/bin/pm2 delete '/^(e2etry\\-api\\-1|e2etry\\-admin\\-1)$/'", "/usr/bin/pm2 kill"]

@@ -14,7 +14,7 @@ import pytest
 from multistack.act import lifecycle
 from multistack.act.generate import is_fresh, stale_inputs
 from multistack.plan.instance import plan_instance
-from tests.unit.test_lifecycle import context, dev, stack, stack_dir  # noqa: F401 (fixtures)
+from tests.act.test_lifecycle import context, dev, stack, stack_dir  # noqa: F401 (fixtures)
 
 
 def running_ps(project: str, stopped: str | None = None) -> str:

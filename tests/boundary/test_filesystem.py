@@ -29,26 +29,8 @@ import pytest
 from multistack.cli.program import build_program
 from multistack.errors import EXIT_BROKEN_PIPE, EXIT_CONFLICT, EXIT_ENGINE, EXIT_NOT_HEALTHY, EXIT_USAGE
 from multistack.io import writer
+from tests.catalogue import COMPOSE, ENV, STACK, TASKS
 
-STACK = """\
-project: demo
-instances: 0-5
-compose:
-  files: [compose.yml]
-env_files: [app.env]
-services:
-  web: {port: 8000, compose: web, container_port: 8080}
-  api: {port: 3000}
-apps:
-  api:
-    command: python3 -m http.server
-    env_files: [instance.env, app.env]
-env:
-  API_URL: "http://localhost:{{ ports.api }}"
-"""
-COMPOSE = "services:\n  web:\n    image: multistack-test/busybox:1\n    ports: [\"8000:8080\"]\n"
-ENV = "PORT=3000\nDB_URL=postgres://u:secret@localhost:5432/app\n"
-TASKS = "from multistack.cli import namespace\nns = namespace()\n"
 MESH_SOURCE = Path(__file__).resolve().parents[1] / "e2e" / "mesh"
 
 FAKE_DOCKER = """\

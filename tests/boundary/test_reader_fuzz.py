@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.boundary.test_readers import BASE, COMPOSE, DRY_INIT, ENV, PORTS, STACK, make_stack, run_cli, snapshot
+from tests.boundary.test_readers import DRY_INIT, PORTS, make_stack, run_cli, snapshot
+from tests.catalogue import BASE, COMPOSE, ENV, STACK
 
 #: Codes a refused reader may exit with (docs/exit-codes.md): bad input, or a doctor finding for compose files.
 DOCUMENTED = {0, 2, 5}

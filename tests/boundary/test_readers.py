@@ -1,6 +1,6 @@
 """The readers' catalogue: every hostile byte, key, name, number, template and manifest gets one line.
 
-Issue 12, "one reader for every user file". Like tests/unit/test_bad_input.py,
+Issue 12, "one reader for every user file". Like tests/boundary/test_bad_input.py,
 each case starts from a small valid stack in tmp_path, breaks one thing, runs
 the real CLI in-process (:func:`multistack.cli.build_program`), and checks:
 exactly one line on stderr, starting with ``error:`` and carrying a
@@ -24,32 +24,8 @@ import pytest
 
 from multistack.cli.program import build_program
 from multistack.errors import EXIT_CONFLICT, EXIT_USAGE
+from tests.catalogue import BASE, COMPOSE, STACK
 
-STACK = """\
-project: demo
-instances: 0-5
-compose:
-  files: [compose.yml]
-env_files: [app.env]
-services:
-  web: {port: 8000, compose: web, container_port: 8080}
-  api: {port: 3000}
-apps:
-  api:
-    command: python3 -m http.server
-    env_files: [instance.env, app.env]
-env:
-  API_URL: "http://localhost:{{ ports.api }}"
-"""
-COMPOSE = """\
-services:
-  web:
-    image: multistack-test/busybox:1
-    ports: ["8000:8080"]
-"""
-ENV = "PORT=3000\nDB_URL=postgres://u:secret@localhost:5432/app\n"
-TASKS = "from multistack.cli import namespace\nns = namespace()\n"
-BASE: dict[str, str | bytes] = {"stack.yaml": STACK, "compose.yml": COMPOSE, "app.env": ENV, "tasks.py": TASKS}
 OVERRIDE = "files: [compose.yml]\n  override_template: o.yml.j2"
 MANIFEST = ".instances/instance-1/instance.json"
 DEFAULT = ".instances/.default-instance"

@@ -22,32 +22,8 @@ import pytest
 
 from multistack.cli.program import build_program
 from multistack.errors import EXIT_CONFLICT, EXIT_DOCTOR, EXIT_ENGINE, EXIT_USAGE
+from tests.catalogue import BASE, COMPOSE, STACK
 
-STACK = """\
-project: demo
-instances: 0-5
-compose:
-  files: [compose.yml]
-env_files: [app.env]
-services:
-  web: {port: 8000, compose: web, container_port: 8080}
-  api: {port: 3000}
-apps:
-  api:
-    command: python3 -m http.server
-    env_files: [instance.env, app.env]
-env:
-  API_URL: "http://localhost:{{ ports.api }}"
-"""
-COMPOSE = """\
-services:
-  web:
-    image: multistack-test/busybox:1
-    ports: ["8000:8080"]
-"""
-ENV = "PORT=3000\nDB_URL=postgres://u:secret@localhost:5432/app\n"
-TASKS = "from multistack.cli import namespace\nns = namespace()\n"
-BASE = {"stack.yaml": STACK, "compose.yml": COMPOSE, "app.env": ENV, "tasks.py": TASKS}
 
 FAKE_DOCKER = """\
 #!/bin/sh
