@@ -23,7 +23,7 @@ less while fixed costs dominate); quadratic means about 100x.
 To measure the committed version (``before``), run this same file with the
 HEAD package first on the path (the tree is not touched)::
 
-    mkdir /tmp/s-head && git -C /work/main archive HEAD multistack | tar -x -C /tmp/s-head
+    mkdir /tmp/s-head && git archive HEAD multistack | tar -x -C /tmp/s-head
     PYTHONPATH=/tmp/s-head .venv/bin/python bench/boundary.py --sizes 10000,160000 --yaml-sizes 1000000
 """
 from __future__ import annotations
