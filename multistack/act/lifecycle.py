@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from invoke import Context
 from invoke.exceptions import UnexpectedExit
@@ -33,7 +33,7 @@ from multistack.model.names import is_number
 from multistack.io.paths import instance_folder, os_failure
 from multistack.io.shell import assume_yes, for_real, guard, probe, query, run, start as start_command, workers
 from multistack.model.stack import Stack
-from multistack.io.status import InstanceState, collect, parse_containers, parse_jlist, render_state
+from multistack.io.status import InstanceState, collect, held_services, parse_containers, parse_jlist, render_state
 
 #: What ``inv dev [N] [ACTION]`` can do (multistack.cli.words reads the words).
 ACTIONS = ("start", "stop", "restart", "status", "logs", "clean", "info", "ports", "init", "project-name")
@@ -414,12 +414,7 @@ def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
     from multistack.io.hostports import taken_ports
 
     stack = inst.stack
-    own: set[str] = set()
-    if state:
-        running = {s.service for s in state.services if s.state == "running"}
-        own |= {svc.name for svc in stack.services if svc.compose in running}
-        if any(a.status == "online" for a in state.apps):
-            own |= {svc.name for svc in stack.services if not svc.compose}
+    own = held_services(stack, state)
     if inst.mode == "shared":
         own |= {svc.name for svc in stack.services if svc.compose}  # the shared infra holds them
     engine = inst.engine
@@ -713,16 +708,25 @@ def stop(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
     stack = inst.stack
     engines = engines or _engines(c, stack, **_checked(inst))
     streams = _streams(out, err)
-    if stack.apps:
-        if present_apps is None:
-            present_apps = _present_apps(c, inst, engines)
-        if present_apps:
-            run(c, pm2.stop_names(present_apps, engines.pm2), **streams)
+    _on_present_apps(c, inst, engines, present_apps, pm2.stop_names, streams)
     if stack.compose_files and inst.mode == "shared":
         print(f"instance {inst.n} is in shared mode: the shared infra keeps running (inv dev.infra-down)",
               file=out or sys.stdout)
     elif stack.compose_files:
         run(c, _down(inst, engines, volumes=False), **streams)
+
+
+def _on_present_apps(c: Context, inst: Instance, engines: Engines, present: list[str] | None,
+                     argv: Callable[..., list[str]], streams: dict[str, Any]) -> None:
+    """Run ``argv`` (pm2 stop or delete by exact names) on the instance's apps PM2 has, if any.
+
+    ``present``: the caller's answer for them (``--all`` asks PM2 once for every instance).
+    """
+    if not inst.stack.apps:
+        return
+    names = _present_apps(c, inst, engines) if present is None else present
+    if names:
+        run(c, argv(names, engines.pm2), **streams)
 
 
 def _present_apps(c: Context, inst: Instance, engines: Engines) -> list[str]:
@@ -850,11 +854,7 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
                 assume_yes(c, opts.yes), what=f"clean of instance {inst.n}")
     engines = engines or _engines(c, stack, **_checked(inst))
     streams = _streams(out, err)
-    if stack.apps:
-        if present_apps is None:
-            present_apps = _present_apps(c, inst, engines)
-        if present_apps:
-            run(c, pm2.delete_names(present_apps, engines.pm2), **streams)
+    _on_present_apps(c, inst, engines, present_apps, pm2.delete_names, streams)
     if shared:
         from multistack.act.shared import teardown
 

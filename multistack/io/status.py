@@ -251,3 +251,16 @@ def not_healthy(states: Sequence[InstanceState]) -> list[str]:
     return [f"instance {s.instance} is {s.condition}" + (
         f" ({', '.join(m.describe() for m in s.missing)})" if s.condition == DEGRADED else "")
         for s in states if s.condition != HEALTHY]
+
+
+def held_services(stack: Stack, state: InstanceState | None) -> set[str]:
+    """The declared services whose host ports the instance itself holds now: its running
+    containers' services, and its PM2 apps' services while an app is online. A start or the
+    doctor must not call those ports taken."""
+    if state is None:
+        return set()
+    running = {s.service for s in state.services if s.state == "running"}
+    held = {svc.name for svc in stack.services if svc.compose in running}
+    if any(a.status == "online" for a in state.apps):
+        held |= {svc.name for svc in stack.services if not svc.compose}
+    return held

@@ -20,7 +20,7 @@ from multistack.errors import StackError
 from multistack.model.appnames import DEFAULT_APP_NAME, check_pattern, format_name, parse_name
 from multistack.model.doctor import DoctorSettings, parse_doctor
 from multistack.model.engines import LOCAL, Engine, parse_engines
-from multistack.model.names import ENV_KEY_RE, NAME_RE, PROJECT_RE, SERVICE_RE, first_clash, parse_range
+from multistack.model.names import ENV_KEY_RE, NAME_RE, PROJECT_RE, SERVICE_RE, parse_range
 from multistack.model.namespaces import NamespaceSection, parse_namespaces
 from multistack.model.networks import NetworkPool, parse_networks
 from multistack.model.portplan import check_ports
@@ -317,16 +317,8 @@ def _services(node: Node) -> tuple[Service, ...]:
         url = svc.string("url")
         svc.done()
         services.append(Service(name, port, compose_name, container_port, keys, url))
-    _refuse_clash(node, [s.name for s in services], "service")
+    node.refuse_clash([s.name for s in services], "service")
     return tuple(services)
-
-
-def _refuse_clash(node: Node, names: list[str], what: str) -> None:
-    """Two names that normalise to one (``temporal_ui``, ``temporal-ui``) would merge: name both."""
-    clash = first_clash(names)
-    if clash:
-        node.fail(f"{what} names {clash[0]!r} and {clash[1]!r} differ only in case or - versus _ "
-                  "(they would share env keys and files)", clash[1], "rename one of them")
 
 
 def _apps(node: Node, env_files: tuple[str, ...]) -> tuple[App, ...]:
@@ -344,7 +336,7 @@ def _apps(node: Node, env_files: tuple[str, ...]) -> tuple[App, ...]:
         env = app.env_map("env")
         app.done()
         apps.append(App(name, command, cwd, files, env))
-    _refuse_clash(node, [a.name for a in apps], "app")
+    node.refuse_clash([a.name for a in apps], "app")
     return tuple(apps)
 
 

@@ -383,13 +383,13 @@ def _check_system(basics: StackBasics, system: System, node: Node) -> None:
                           f"move a base port or a slot so that no two land on one port (stride {system.stride})")
             owner[port] = f"{p.name} of {where}"
     service_mounts: dict[tuple[str, str], str] = {}
-    for kind, items in (("overlays", [(o.name, o.mounts) for o in system.overlays]),
-                        ("volumes", [(v.name, v.mounts) for v in system.volumes])):
+    for section, items in (("overlays", [(o.name, o.mounts) for o in system.overlays]),
+                           ("volumes", [(v.name, v.mounts) for v in system.volumes])):
         for name, mounts in items:
             for service, target in mounts:
                 if (service, target) in service_mounts:
                     node.fail(f"{service}:{target} is mounted twice ({service_mounts[service, target]} and {name})",
-                              f"{kind}.{name}")
+                              f"{section}.{name}")
                 service_mounts[service, target] = name
 
 

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from multistack.cli.program import build_program
 from multistack.errors import EXIT_CONFLICT, EXIT_DOCTOR, EXIT_ENGINE, EXIT_USAGE
-from tests.catalogue import BASE, COMPOSE, STACK
+from tests.catalogue import BASE, COMPOSE, STACK, run_cli, snapshot
 
 
 FAKE_DOCKER = """\
@@ -157,26 +156,6 @@ CASES = [
 ]
 
 
-def snapshot(root: Path) -> dict[str, tuple[str, bytes | None, int]]:
-    """Every file and folder under root: kind, bytes, mode."""
-    state = {}
-    for path in sorted(root.rglob("*")):
-        info = path.lstat()
-        data = path.read_bytes() if path.is_file() else None
-        state[str(path.relative_to(root))] = ("dir" if path.is_dir() else "file", data, info.st_mode)
-    return state
-
-
-def in_process(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        build_program().run(["multistack", *argv], exit=True)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def in_subprocess(argv: list[str], cwd: Path, engine: str, env: dict[str, str]) -> tuple[int, str, str]:
     fake = cwd.parent / "fakebin"
     fake.mkdir(exist_ok=True)
@@ -244,7 +223,7 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
             monkeypatch.setenv(key, value)
         if case.engine == "none":
             monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-        code, out, err = in_process(case.argv, capsys)
+        code, out, err = run_cli(case.argv, capsys)
     else:
         code, out, err = in_subprocess(case.argv, root, case.engine, case.env)
     lines = [line for line in err.splitlines() if line.strip()]

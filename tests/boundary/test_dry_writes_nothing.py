@@ -17,6 +17,7 @@ import pytest
 
 from multistack.cli import namespace
 from multistack.cli.program import build_program
+from tests.catalogue import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ("stack.yaml", "compose", "env", "apps", "tasks.py")
@@ -51,17 +52,6 @@ def _invocations() -> list[tuple[str, list[str]]]:
         for extra in [[]] + [v for v in VARIANTS.get(name, []) if v]:
             found.append((name, extra))
     return found
-
-
-def snapshot(root: Path) -> dict[str, tuple[str, bytes | None, int]]:
-    """Every file, folder and link under root: kind, bytes, mode."""
-    state = {}
-    for path in sorted(root.rglob("*")):
-        info = path.lstat()
-        kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
-        data = path.read_bytes() if kind == "file" else None
-        state[str(path.relative_to(root))] = (kind, data, info.st_mode)
-    return state
 
 
 def _example(dest: Path) -> Path:

@@ -22,9 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from multistack.cli.program import build_program
 from multistack.errors import EXIT_CONFLICT, EXIT_USAGE
-from tests.catalogue import BASE, COMPOSE, STACK
+from tests.catalogue import BASE, COMPOSE, STACK, run_cli, snapshot  # noqa: F401 - the catalogue's harness, for its neighbours
 
 OVERRIDE = "files: [compose.yml]\n  override_template: o.yml.j2"
 MANIFEST = ".instances/instance-1/instance.json"
@@ -223,26 +222,6 @@ CASES = [
     Case("manifest-checksum-wrong", INIT, EXIT_CONFLICT, "edited by hand", setup=(tuple(INIT),),
          after={MANIFEST: manifest_with(checksum="0" * 64)}),
 ]
-
-
-def snapshot(root: Path) -> dict[str, tuple[str, bytes | None, int]]:
-    """Every file and folder under root: kind, bytes, mode."""
-    state = {}
-    for path in sorted(root.rglob("*")):
-        info = path.lstat()
-        data = path.read_bytes() if path.is_file() else None
-        state[str(path.relative_to(root))] = ("dir" if path.is_dir() else "file", data, info.st_mode)
-    return state
-
-
-def run_cli(argv: list[str] | tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        build_program().run(["multistack", *argv], exit=True)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(path: Path, content: object) -> None:

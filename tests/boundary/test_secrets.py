@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from multistack.cli.program import build_program
 from multistack.plan import masking
+from tests.catalogue import run_cli
 
 STACK = """\
 project: demo
@@ -207,16 +207,6 @@ CASES = [
          mesh(MESH + '  init_data:\n    - {service: gateway, command: "psql postgresql://u:init-db-pw@db.lan/x"}\n',
               active=True)),
 ]
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        build_program().run(["multistack", *argv], exit=True)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

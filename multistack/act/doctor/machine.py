@@ -22,7 +22,7 @@ from multistack.act.doctor.static import StaticReport
 from multistack.errors import EngineError, StackError
 from multistack.io.hostports import taken_ports
 from multistack.io.shell import for_real, probe
-from multistack.io.status import collect, parse_containers, parse_jlist
+from multistack.io.status import collect, held_services, parse_containers, parse_jlist
 from multistack.io.tools import (DOCKERD_HINT, OVERRIDE_TAG_MIN, PLUGIN, SETUP_HINT, engine_unreachable_message,
                                  find_compose, find_pm2, last_line, version_at_least)
 from multistack.io.writer import atomic_write
@@ -347,14 +347,7 @@ def _own_services(c: Context, stack: Stack, inst: Instance, engine_ok: bool, pm2
     if stack.apps and pm2:
         result = probe(c, pm2_argv.jlist(pm2))
         processes = parse_jlist(result.stdout) if result.ok else []
-    state = collect(stack, containers, processes, {inst.n}).get(inst.n)
-    own: set[str] = set()
-    if state:
-        running = {s.service for s in state.services if s.state == "running"}
-        own |= {svc.name for svc in stack.services if svc.compose in running}
-        if any(a.status == "online" for a in state.apps):
-            own |= {svc.name for svc in stack.services if not svc.compose}
-    return own
+    return held_services(stack, collect(stack, containers, processes, {inst.n}).get(inst.n))
 
 
 # --------------------------------------------------------------------------
