@@ -11,7 +11,6 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
 from invoke import Context
@@ -25,8 +24,9 @@ from multistack.errors import CommandFailed, ConflictError, EngineError, StackEr
 from multistack.act.shared import instance_plan
 from multistack.act.networks import check_subnets
 from multistack.plan.instance import Instance
-from multistack.plan.masking import mask_json, mask_text
+from multistack.plan.masking import mask_text
 from multistack.plan.render import GeneratedFile
+from multistack.act.options import DevCommand, Options
 from multistack.act.parallel import fan_out, finish
 from multistack.model.engines import Engine
 from multistack.model.names import is_number
@@ -36,32 +36,13 @@ from multistack.model.stack import Stack
 from multistack.io.status import InstanceState, collect, held_services, parse_containers, parse_jlist, render_state
 
 #: What ``inv dev [N] [ACTION]`` can do (multistack.cli.words reads the words).
-ACTIONS = ("start", "stop", "restart", "status", "logs", "clean", "info", "ports", "init", "project-name")
+ACTIONS = ("start", "stop", "restart", "status", "logs", "clean", "info", "ports", "init", "project-name", "clone",
+           "reset")
 ALL_ACTIONS = ("stop", "status", "logs", "clean")  # actions that accept --all
 DEFAULT_ACTION = "start"
 #: An instance's generated files in memory, by name (multistack.plan.render).
 Rendered = dict[str, GeneratedFile]
 READ_ACTIONS = ("info", "ports", "project-name", "status", "logs")
-
-
-@dataclass(frozen=True)
-class DevCommand:
-    """One ``inv dev`` request: an action for one instance, or for every instance."""
-
-    action: str
-    instance: int | None  # None with all_instances
-    all_instances: bool = False
-
-
-@dataclass
-class Options:
-    json: bool = False
-    force: bool = False
-    yes: bool = False
-    follow: bool = False
-    tail: int | None = None
-    mode: str | None = None  # --shared / --isolated (multistack.provision)
-    wait_timeout: int | None = None  # --wait-timeout (start, restart); None: stack.yaml's start.wait_timeout
 
 
 def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> None:
@@ -71,7 +52,7 @@ def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> N
         return
     assert command.instance is not None
     inst = instance_plan(stack, command.instance, opts.mode)
-    if command.action in ("init", "start", "restart", "info"):
+    if command.action in ("init", "start", "restart", "info", "clone"):
         from multistack.plan.namespaces import check_stack
 
         check_stack(stack)  # every namespace safe and unique before any name is handed out
@@ -79,7 +60,7 @@ def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> N
     if command.action in READ_ACTIONS:
         handler(c, inst, opts)
         return
-    if command.action in ("init", "start", "restart", "clean"):
+    if command.action in ("init", "start", "restart", "clean", "clone", "reset"):
         from multistack.act.generate import own_folder
 
         own_folder(inst)  # a symlinked or foreign folder is refused before anything is written or run
@@ -89,95 +70,6 @@ def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> N
 
 # --------------------------------------------------------------------------
 # Read actions
-
-
-def ports(c: Context, inst: Instance, opts: Options) -> None:
-    if opts.json:
-        print(json.dumps(inst.ports, indent=2))
-        return
-    print(ports_table(inst))
-
-
-def ports_table(inst: Instance) -> str:
-    from multistack.io.tables import table
-
-    rows = []
-    for svc in inst.stack.services:
-        port = inst.ports[svc.name]
-        where = f"compose {svc.compose}:{svc.container_port}" if svc.compose else "host (pm2)"
-        url = service_url(inst, svc.name)
-        if url is None and inst.stack.engines_declared:  # say where it is reached: another engine's host, maybe
-            url = f"{_host_of(inst, svc.name)}:{port}"
-        rows.append([svc.name, port, where, url or ""])
-    title = f"instance {inst.n} ({inst.project_name})"
-    if inst.stack.engines_declared:
-        title += f" on engine {inst.engine.describe()}"
-    return mask_text(table(["service", "port", "runs in", "url"], rows, title=title))
-
-
-def _host_of(inst: Instance, name: str) -> str:
-    """Containers are reached on their engine's host; PM2 apps always run here."""
-    return inst.engine.host if inst.stack.service(name).compose else "localhost"
-
-
-def service_url(inst: Instance, name: str) -> str | None:
-    svc = inst.stack.service(name)
-    if not svc.url:
-        return None
-    if "{" not in svc.url:
-        return svc.url
-    from multistack.plan.templating import render_string
-
-    return render_string(svc.url, {**inst.variables(), "port": inst.ports[name], "host": _host_of(inst, name)},
-                         where=f"{inst.stack.path.name}: services.{name}.url")
-
-
-def info_data(inst: Instance) -> dict[str, Any]:
-    from multistack.plan.namespaces import derived_names
-
-    data: dict[str, Any] = {
-        "instance": inst.n,
-        "project_name": inst.project_name,
-        "namespace": inst.namespace,
-        "mode": inst.mode,
-        "dir": str(inst.dir),
-        "initialised": (inst.dir / "instance.json").is_file(),
-        "ports": inst.ports,
-        "apps": inst.app_names,
-        "names": derived_names(inst),
-    }
-    if inst.stack.engines_declared:
-        data["engine"] = inst.engine.to_json()
-    return data
-
-
-def info(c: Context, inst: Instance, opts: Options) -> None:
-    data = info_data(inst)
-    if opts.json:
-        print(json.dumps(mask_json(data), indent=2))
-        return
-    from multistack.io.tables import table
-
-    rows = [[key, value] for key, value in (
-        ("instance", inst.n), ("compose project", inst.project_name), ("namespace", inst.namespace),
-        ("folder", data["dir"] + ("" if data["initialised"] else " (not generated yet: inv dev N init)")),
-        ("pm2 apps", ", ".join(inst.app_names) or "-"),
-        ("mode", inst.mode + (f" (infra: compose project {inst.stack.project}-shared)" if inst.mode == "shared" else "")),
-    )]
-    if inst.stack.engines_declared:
-        rows.append(["engine", inst.engine.describe()])
-    print(mask_text(table(["what", "value"], rows, title=f"instance {inst.n}")))
-    print()
-    from multistack.plan.namespaces import names_rows
-
-    print(mask_text(table(["used by", "template name", "value"], names_rows(inst),
-                          title=f"names of instance {inst.n} (namespace {inst.namespace})")))
-    print()
-    print(ports_table(inst))
-
-
-def project_name(c: Context, inst: Instance, opts: Options) -> None:
-    print(inst.project_name)
 
 
 # --------------------------------------------------------------------------
@@ -498,7 +390,7 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
     declared = _declared_services(sources.compose) if stack.compose_files and inst.mode != "shared" else []
     if stale == set() and state is not None and inst.mode != "shared" and _is_up(inst, state, declared):
         print(f"instance {inst.n} is running and unchanged: left alone", file=out or sys.stdout)
-        print(ports_table(inst), file=out or sys.stdout)
+        print(_ports_table(inst), file=out or sys.stdout)
         return
     from multistack.act.doctor import create_bind_files, preflight
     from multistack.act.generate import render_files
@@ -530,7 +422,7 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
             raise
         done = _roll_back(c, inst, engines, had_daemon)
         raise type(exc)(f"{exc.message}; {done}", exc.hint) from None
-    print(ports_table(inst), file=out or sys.stdout)
+    print(_ports_table(inst), file=out or sys.stdout)
 
 
 def _bring_up(c: Context, inst: Instance, engines: Engines, bound: Any, state: InstanceState | None,
@@ -672,6 +564,12 @@ def _up_failure(c: Context, inst: Instance, project: ComposeProject, outcome: An
                              + ("" if not late else ", or give it longer with --wait-timeout"))
     return CommandFailed(f"instance {inst.n}: `docker compose up --wait` failed (exit {result.exited})"
                          + (f": {last}" if last else ""), f"fix and rerun `inv dev {inst.n} start`")
+
+
+def _ports_table(inst: Instance) -> str:
+    from multistack.act.info import ports_table
+
+    return ports_table(inst)
 
 
 def _roll_back(c: Context, inst: Instance, engines: Engines, had_daemon: bool) -> str:
@@ -887,9 +785,40 @@ def _remove_labelled_volumes(c: Context, inst: Instance, engines: Engines, strea
         run(c, docker.volume_rm(names), **streams)
 
 
+def _info(c: Context, inst: Instance, opts: Options) -> None:
+    from multistack.act import info
+
+    info.info(c, inst, opts)
+
+
+def _ports(c: Context, inst: Instance, opts: Options) -> None:
+    from multistack.act import info
+
+    info.ports(c, inst, opts)
+
+
+def _project_name(c: Context, inst: Instance, opts: Options) -> None:
+    from multistack.act import info
+
+    info.project_name(c, inst, opts)
+
+
+def _clone(c: Context, inst: Instance, opts: Options) -> None:
+    from multistack.act import clone
+
+    clone.clone(c, inst, opts)
+
+
+def _reset(c: Context, inst: Instance, opts: Options) -> None:
+    from multistack.act import clone
+
+    clone.reset(c, inst, opts)
+
+
 HANDLERS = {
     "init": init, "start": start, "stop": stop, "restart": restart, "status": status, "logs": logs,
-    "clean": clean, "info": info, "ports": ports, "project-name": project_name,
+    "clean": clean, "info": _info, "ports": _ports, "project-name": _project_name,
+    "clone": _clone, "reset": _reset,
 }
 
 

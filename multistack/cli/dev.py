@@ -1,7 +1,7 @@
 """Instances: `inv dev [N] [ACTION] [--all]`, e.g. `inv dev 1 start`, `inv dev stop --all`.
 
 ACTION is one of start (the default), stop, restart, status, logs, clean,
-info, ports, init, project-name. N defaults to the workspace default
+info, ports, init, project-name, clone (``--from M``), reset. N defaults to the workspace default
 (`inv dev.use N`, or $MULTISTACK_INSTANCE), else the first instance.
 stop, status, logs and clean take `--all` (or the word `all`).
 """
@@ -28,6 +28,7 @@ HELP = {
     "shared": "shared mode: infra runs once (inv dev.infra-up), this instance gets only its apps and its "
               "provisioned namespace; remembered by the instance until clean",
     "isolated": "isolated mode: one infra per instance (the default); remembered by the instance until clean",
+    "from": "clone: the instance whose data is copied (`inv dev 3 clone --from 1`)",
     "wait-timeout": "seconds start/restart may wait for services to be healthy and apps to answer, then fail "
                     "and roll back (default: start.wait_timeout in stack.yaml, else 300)",
 }
@@ -37,8 +38,8 @@ HELP = {
 @user_errors
 def run_(c: Context, arg: list[str] | None = None, all: bool = False, json: bool = False, force: bool = False,
          yes: bool = False, follow: bool = False, tail: int | None = None, shared: bool = False,
-         isolated: bool = False, wait_timeout: int | None = None) -> None:
-    """Act on an instance: `inv dev [N] [ACTION] [--all]` (ACTION: start stop restart status logs clean info ports init project-name)."""
+         isolated: bool = False, wait_timeout: int | None = None, from_: str | None = None) -> None:
+    """Act on an instance: `inv dev [N] [ACTION] [--all]` (ACTION: start stop restart status logs clean info ports init project-name clone reset)."""
     from multistack.act import lifecycle
     from multistack.cli.words import parse_words
     from multistack.model.stack import load_stack
@@ -51,7 +52,8 @@ def run_(c: Context, arg: list[str] | None = None, all: bool = False, json: bool
         raise StackError("both --shared and --isolated given", "give one of them")
     mode = "shared" if shared else "isolated" if isolated else None
     lifecycle.dispatch(c, stack, command, json=json, force=force, yes=yes, follow=follow,
-                       tail=_line_count(tail), mode=mode, wait_timeout=_seconds(wait_timeout))
+                       tail=_line_count(tail), mode=mode, wait_timeout=_seconds(wait_timeout),
+                       source=_source(from_, command.action, stack))
 
 
 run_.optional_positionals = True  # type: ignore[attr-defined]
@@ -153,6 +155,20 @@ def _seconds(value: str | int | None) -> int | None:
     return int(text)
 
 
+def _source(value: str | None, action: str, stack: Stack) -> int | None:
+    """``--from M``: an instance number of the stack, and only where it means something (clone)."""
+    from multistack.errors import StackError
+    from multistack.model.names import parse_instance_number
+
+    if value is None:
+        if action == "clone":
+            raise StackError("clone needs the instance to copy from", "give it: `inv dev N clone --from M`")
+        return None
+    if action != "clone":
+        raise StackError(f"--from is for clone, not {action}", "use `inv dev N clone --from M`")
+    return parse_instance_number(str(value).strip(), stack)
+
+
 def _line_count(tail: str | int | None) -> int | None:
     """invoke types ``--tail`` by its default (None: a string); a bad value is a user error, not compose's."""
     if tail is None:
@@ -166,4 +182,12 @@ def _line_count(tail: str | int | None) -> int | None:
     return int(text)
 
 
-ns = Collection("dev", run_, use, infra_up, infra_down)
+def _collection() -> Collection:
+    """``dev`` and its tasks: the worktree claims (cli/claims.py) and the live view (cli/watch.py) beside them."""
+    from multistack.cli import claims, watch
+
+    return Collection("dev", run_, use, infra_up, infra_down, claims.claim, claims.release, claims.claims,
+                      watch.watch)
+
+
+ns = _collection()

@@ -184,10 +184,12 @@ def test_without_engines_the_env_is_unchanged(make_stack):
 
 
 def test_urls_use_the_engines_host(placed):
-    table = lifecycle.ports_table(plan_instance(placed, 6))
+    from multistack.act import info
+
+    table = info.ports_table(plan_instance(placed, 6))
     assert table.splitlines()[0] == "instance 6 (demo-dev-6) on engine big (context bigbox, host bigbox.lan)"
     assert "http://bigbox.lan:8600/" in table
-    assert "http://localhost:8100/" in lifecycle.ports_table(plan_instance(placed, 1))
+    assert "http://localhost:8100/" in info.ports_table(plan_instance(placed, 1))
 
 
 # --------------------------------------------------------------------------
