@@ -29,6 +29,7 @@ CHECKS: dict[str, str] = {
     "build-image": "no locally built image tag shared by every instance",
     "image": "every image is on the engine, or may be pulled (not `pull_policy: never`)",
     "address-pools": "the engine has network address pools for every instance",
+    "aio-max-nr": "fs.aio-max-nr leaves room for the async I/O every Redpanda instance reserves",
     "port-taken": "every host port of instance N is free",
 }
 

@@ -14,6 +14,7 @@ import ipaddress
 import json
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence, TextIO
 
@@ -247,9 +248,99 @@ def _engine_checks(c: Context, stack: Stack, report: StaticReport, inst: Instanc
     findings += external_network_findings(report, {str(net.get("Name", "")) for net in networks})
     findings += address_pool_findings(stack, report, info, networks, inst.n if inst else None)
     findings += _image_checks(c, stack)
+    findings += _aio_checks(stack)
     if inst is not None and stack.networks is not None:
         findings += _subnet_findings(c, inst)
     return findings
+
+
+# --------------------------------------------------------------------------
+# fs.aio-max-nr and Redpanda
+
+#: AIO requests one Seastar shard reserves with the default linux-aio reactor: 1024 for disk I/O
+#: (reactor::max_aio), 2 for preemption, 10000 for networking (max-networking-io-control-blocks),
+#: per scylladb/seastar#925 and #858. Redpanda is a Seastar program: redpanda-data/redpanda#19936
+#: (several `--smp=1` containers fail at the CI default fs.aio-max-nr of 65536) and #17104 (three nodes
+#: fail under a cap of 11520; `--reactor-backend=epoll` starts them) match about 11k per shard.
+AIO_PER_SHARD = 1024 + 2 + 10000
+#: With ``--reactor-backend=epoll`` the networking blocks are not reserved; disk I/O still uses linux-aio.
+AIO_PER_SHARD_EPOLL = 1024 + 2
+AIO_FIX = ("raise the cap: `sudo sysctl -w fs.aio-max-nr=1048576` (persist it in /etc/sysctl.d/), or start "
+           "Redpanda with `--reactor-backend=epoll` and `--smp 1` (redpanda-data/redpanda#17104)")
+
+
+@dataclass(frozen=True)
+class Redpanda:
+    """A compose service that runs Redpanda: its shards (``--smp``; None: one per CPU) and reactor."""
+
+    service: str
+    smp: int | None
+    epoll: bool
+
+    def slots(self, cpus: int) -> int:
+        """AIO requests one instance of the service reserves."""
+        return (self.smp or cpus) * (AIO_PER_SHARD_EPOLL if self.epoll else AIO_PER_SHARD)
+
+
+def redpanda_services(stack: Stack, docs: Sequence[Any]) -> list[Redpanda]:
+    """The services whose image or command is Redpanda, read from the command the instance runs
+    (stack.yaml's ``compose.services.X.command`` if set, else the compose file's)."""
+    import re
+
+    from multistack.model.compose_doc import base_services
+
+    patched = {p.service: p.command for p in stack.compose_patches if p.command}
+    found = []
+    for name, body in sorted(base_services(docs).items()):
+        raw = patched.get(name) or body.get("command") or ""
+        command = " ".join(map(str, raw)) if isinstance(raw, list) else str(raw)
+        image = str(body.get("image") or "").lower().rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+        if image != "redpanda" and not re.search(r"\bredpanda start\b", command):
+            continue  # redpanda-console is not a Seastar program
+        smp = re.search(r"--smp[= ](\d+)", command)
+        epoll = re.search(r"--reactor-backend[= ]epoll\b", command) is not None
+        found.append(Redpanda(name, int(smp.group(1)) if smp else None, epoll))
+    return found
+
+
+def aio_findings(stack: Stack, redpandas: Sequence[Redpanda], counters: tuple[int, int] | None,
+                 cpus: int) -> list[Finding]:
+    """Whether fs.aio-max-nr holds every Redpanda instance the stack would run (each isolated instance
+    runs its own; shared mode one for all), and whether one more fits beside what is reserved now."""
+    if not redpandas or counters is None:
+        return []
+    cap, used = counters
+    instances = 1 if stack.mode == "shared" else sum(1 for n in stack.instance_range if stack.engine_for(n).local)
+    if instances == 0:
+        return []  # every instance's containers run on another machine, with its own kernel
+    one = sum(r.slots(cpus) for r in redpandas)
+    where = (stack.compose_files[0] if stack.compose_files else stack.path.name,
+             f"services.{redpandas[0].service}.command")
+    shards = ", ".join(f"{r.service}: {r.smp or cpus} shard{'s' if (r.smp or cpus) != 1 else ''}"
+                       f"{' (epoll)' if r.epoll else ''}" for r in redpandas)
+    if cap < instances * one:
+        return [Finding("warning", "aio-max-nr", *where,
+                        f"fs.aio-max-nr is {cap}: {instances} Redpanda instance{'s' if instances != 1 else ''} "
+                        f"need about {instances * one} async I/O requests ({one} each; {shards}): about {cap // one} "
+                        "fit, the next fails with 'Could not setup Async I/O'", AIO_FIX)]
+    if cap - used < one:
+        return [Finding("warning", "aio-max-nr", *where,
+                        f"fs.aio-max-nr is {cap} and {used} are reserved: {cap - used} left, one more Redpanda "
+                        f"instance needs about {one} ({shards})", AIO_FIX)]
+    return [Finding("info", "aio-max-nr", *where,
+                    f"fs.aio-max-nr {cap} ({used} reserved) holds {instances} Redpanda instance"
+                    f"{'s' if instances != 1 else ''} of about {one} async I/O requests each")]
+
+
+def _aio_checks(stack: Stack) -> list[Finding]:
+    from multistack.io.compose_files import read_compose_files
+    from multistack.io.kernel import aio_counters, cpu_count
+
+    try:
+        redpandas = redpanda_services(stack, read_compose_files(stack))
+    except StackError:
+        return []  # the static checks report an unreadable compose file
+    return aio_findings(stack, redpandas, aio_counters() if redpandas else None, cpu_count())
 
 
 def compose_images(docs: Sequence[Any]) -> dict[str, tuple[str, str]]:
