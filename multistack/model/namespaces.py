@@ -40,6 +40,11 @@ names the scheme derives: instance ``shop``'s write topic ``shop-writes``
 would be the main topic of an instance named ``shop-writes``, so that pair
 is refused too. System members that declare a ``namespace:``
 (:mod:`multistack.model.systems`) take part in the same :func:`check_unique`.
+
+``namespaces:`` also declares the names the apps use (``preset:``,
+``schemes:``, ``entities:``): read here once into
+:class:`~multistack.model.namescheme.Scheme` values, derived and checked
+across instances by :mod:`multistack.plan.namespaces`.
 """
 from __future__ import annotations
 
@@ -49,7 +54,9 @@ from typing import Any, Iterable, Mapping
 
 from multistack.errors import StackError
 from multistack.model.names import is_canonical_number
-from multistack.model.reader import Node
+from multistack.model.namepresets import built_in_keys, built_in_schemes, preset_schemes
+from multistack.model.namescheme import KEY_RE, Scheme, parse_template, system_named, value_problem
+from multistack.model.reader import Node, kind
 
 NAMESPACE_RE = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 NAMESPACE_MIN = 3
@@ -60,23 +67,6 @@ SELECTOR_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 RESERVED_SUFFIXES = ("-s3alias",)
 NAMESPACE_HINT = "use 3-63 lowercase letters, digits and single '-', starting with a letter, e.g. shop-dev-1"
-
-#: Derived name -> (what uses it, short label), in the order ``info`` prints them.
-NAME_SCHEME: dict[str, tuple[str, str]] = {
-    "temporal_namespace": ("temporal", "namespace"),
-    "temporal_task_queue": ("temporal", "task queue"),
-    "redis_prefix": ("redis/valkey", "key prefix"),
-    "redis_write_queue": ("redis/valkey", "write queue"),
-    "kafka_topic": ("kafka", "topic"),
-    "kafka_health_topic": ("kafka", "health topic"),
-    "kafka_writes_topic": ("kafka", "writes topic"),
-    "kafka_write_responses_topic": ("kafka", "write responses topic"),
-    "mqtt_tags_topic": ("mqtt", "tags (<ns>/<device>/tags/...)"),
-    "mqtt_write_topic": ("mqtt", "writes (<ns>/<device>/write)"),
-    "database": ("postgresql", "database"),
-    "bucket": ("object storage", "bucket"),
-}
-
 
 def namespace_problem(name: str) -> str | None:
     """Why ``name`` is not a safe namespace, or None."""
@@ -164,12 +154,20 @@ def check_unique(pairs: Iterable[tuple[str, str]]) -> None:
 # The `namespaces:` section
 
 
+#: ``namespaces.entities``: each entity a tuple of (placeholder, value).
+Entities = tuple[tuple[tuple[str, str], ...], ...]
+
+
 @dataclass(frozen=True)
 class NamespaceSection:
     """``namespaces:``: per-instance namespace overrides and per-service selectors, as read."""
 
     overrides: Mapping[int, str] = field(default_factory=dict)  # instance number -> namespace (unchecked)
     selectors: Mapping[str, str] = field(default_factory=dict)  # service or app name -> one topic level
+    #: ``preset:`` then ``schemes:``, in that order (a scheme of the same key replaces the preset's).
+    schemes: tuple[Scheme, ...] = ()
+    #: ``entities:``: each a set of placeholder values (``plc``, ``tag``) the names are listed for.
+    entities: Entities = ()
 
 
 def parse_namespaces(raw: Any, file: str, instances: range, known: Iterable[str]) -> NamespaceSection:
@@ -179,11 +177,13 @@ def parse_namespaces(raw: Any, file: str, instances: range, known: Iterable[str]
     every other namespace the stack can run.
     """
     node = Node(raw, "namespaces", file)
-    node.get("instances")
-    node.get("selectors")
+    for key in ("instances", "selectors", "preset", "schemes", "entities"):
+        node.get(key)
     node.done()
-    return NamespaceSection(_overrides(node.data.get("instances") or {}, file, instances),
-                            _selectors(node.data.get("selectors") or {}, file, set(known)))
+    selectors = _selectors(node.data.get("selectors") or {}, file, set(known))
+    schemes = declared_schemes(node, selectors)
+    return NamespaceSection(_overrides(node.data.get("instances") or {}, file, instances), selectors,
+                            schemes, parse_entities(node.data.get("entities"), schemes, node.where("entities"), file))
 
 
 def _overrides(raw: Any, file: str, instances: range) -> dict[int, str]:
@@ -228,3 +228,97 @@ def _selectors(raw: Any, file: str, known: set[str]) -> dict[str, str]:
         keys[key] = service
         found[service] = selector
     return found
+
+
+def declared_schemes(node: Node, selectors: Mapping[str, str]) -> tuple[Scheme, ...]:
+    """``preset:`` (a name or a list of names) then ``schemes:``: the names the stack declares.
+
+    A key of the stack's own replaces the preset's scheme of that key in
+    place; a built-in key (``redis_prefix``...) cannot be redeclared. Every
+    key, and every ``<key>_<service>`` a selector adds, is checked unique.
+    """
+    raw_presets = node.data.get("preset")
+    presets = [raw_presets] if isinstance(raw_presets, str) else raw_presets or []
+    if not isinstance(presets, list):
+        node.fail(f"must be a preset name or a list of them, got {kind(presets)}", "preset")
+    schemes: dict[str, Scheme] = {}
+    for i, name in enumerate(presets):
+        where = node.where("preset") + (f"[{i}]" if isinstance(raw_presets, list) else "")
+        for scheme in preset_schemes(name, f"{node.file}: {where}"):
+            schemes[scheme.key] = scheme
+    own = node.child("schemes")
+    for key, value in own.items():
+        schemes[key] = _scheme(own, key, value)
+    result = tuple(schemes.values())
+    _check_keys(node, result, selectors)
+    return result
+
+
+def _scheme(own: Node, key: str, value: Any) -> Scheme:
+    if not KEY_RE.fullmatch(key):
+        own.fail("scheme keys are lowercase letters, digits and _, starting with a letter (names.<key>)", key,
+                 "rename the scheme, e.g. alarms or tag_values")
+    if key in built_in_keys():
+        own.fail(f"names.{key} is a built-in name", key, "give your scheme another key")
+    node = Node(value, own.where(key), own.file)
+    system = system_named(node.string("system") or "", f"{node.file}: {node.where('system')}")
+    template = parse_template(node.get("template"), system, f"{node.file}: {node.where('template')}")
+    purpose = node.string("purpose", key) or key
+    prefix = node.get("prefix", False)
+    if not isinstance(prefix, bool):
+        node.fail(f"must be true or false, got {kind(prefix)}", "prefix")
+    node.done()
+    return Scheme(key, system, purpose, template, prefix)
+
+
+def selector_keys(scheme: Scheme, selectors: Mapping[str, str]) -> dict[str, str]:
+    """``names.<key>_<service>`` -> service, for each service with a selector (schemes with ``{selector}``)."""
+    if scheme.template.selector is None:
+        return {}
+    return {f"{scheme.key}_{service.replace('-', '_')}": service for service in selectors}
+
+
+def _check_keys(node: Node, schemes: tuple[Scheme, ...], selectors: Mapping[str, str]) -> None:
+    """No two names may be one ``names.<key>`` (or one env key: MULTISTACK_NAME_<KEY>)."""
+    owners: dict[str, str] = {}
+    for scheme in (*built_in_schemes(), *schemes):
+        keys = {scheme.key: scheme.key} if scheme.template.selector != "required" else {}
+        keys.update({key: f"{scheme.key} with the selector of {service}"
+                     for key, service in selector_keys(scheme, selectors).items()})
+        for key, what in keys.items():
+            if key in owners:
+                node.fail(f"names.{key} would be both {owners[key]} and {what}", "schemes",
+                          "rename the scheme or the service")
+            owners[key] = what
+
+
+def parse_entities(raw: Any, schemes: tuple[Scheme, ...], where: str, file: str) -> Entities:
+    """``entities:``: a list of placeholder values (``{plc: Main PLC, tag: Counter}``), each checked
+    against the rules of every system whose schemes use that placeholder."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise StackError(f"{file}: {where}: must be a list of mappings, got {kind(raw)}",
+                         "e.g. entities: [{plc: Main PLC, tag: Counter}]")
+    users: dict[str, list[Scheme]] = {}
+    for scheme in schemes:
+        for name in scheme.template.entities:
+            users.setdefault(name, []).append(scheme)
+    found = []
+    for i, item in enumerate(raw):
+        node = Node(item, f"{where}[{i}]", file)
+        pairs = []
+        for name, value in node.items():
+            if name not in users:
+                node.fail("no declared scheme has this placeholder", name,
+                          f"use one of: {', '.join(sorted(users)) or '(no scheme declares an entity)'}")
+            if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
+                node.fail(f"must be a non-empty string, got {kind(value)}", name)
+            for scheme in users[name]:
+                problem = value_problem(str(value), scheme.system)
+                if problem:
+                    node.fail(f"{str(value)!r} {problem} (names.{scheme.key})", name,
+                              "rename the entity, or leave it out of that scheme's template")
+            pairs.append((name, str(value)))
+        found.append(tuple(pairs))
+    return tuple(found)

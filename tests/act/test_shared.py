@@ -116,7 +116,7 @@ def test_the_example_stack_provision_section_is_valid():
     argv = step_argv(steps[0], "create", inst)
     assert argv[:4] == ["docker", "compose", "-p", "shipsec-shared"]
     assert "SELECT 'CREATE DATABASE shipsec_instance_2' WHERE NOT EXISTS" in argv[-1]
-    assert argv[-1].endswith("\\gexec\" | psql -v ON_ERROR_STOP=1 -U shipsec -d postgres")
+    assert argv[-1].endswith("\\gexec\" | psql -v ON_ERROR_STOP=1 -U \"$POSTGRES_USER\" -d postgres")
 
 
 # --------------------------------------------------------------------------
