@@ -8,6 +8,7 @@ its commands built and run, by :mod:`multistack.act.mesh`.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,25 @@ from multistack.model.reader import Node, kind
 ALL = "all"
 #: Names the hostname templates get from multistack; ``vars`` may not shadow them.
 RESERVED_VARS = ("environment", "project", "mesh_project", "env", "host", "name")
+#: The one shared active env file of a mesh whose environments share one project (today's default).
+SHARED_ENV_FILE = "env/.env"
+#: Each environment's own env file when each has its own project (side by side).
+OWN_ENV_FILE = "env/.env.{{ environment }}"
+#: The placeholders ``mesh.project`` and ``mesh.env_file`` may hold (plain substitution, no jinja2:
+#: every mesh command needs the names, and they must be known without rendering anything else).
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+NAME_PLACEHOLDERS = ("environment", "project")
+
+
+def fill_name(template: str, environment: str, project: str) -> str:
+    """``athyper-mesh-{{ environment }}`` -> ``athyper-mesh-staging`` (placeholders checked at parse time)."""
+    values = {"environment": environment, "project": project}
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def names_environment(template: str) -> bool:
+    """Whether a name template differs per environment."""
+    return any(m.group(1) == "environment" for m in _PLACEHOLDER.finditer(template))
 
 
 @dataclass(frozen=True)
@@ -60,9 +80,9 @@ class Mesh:
     root: Path
     stack_file: str  # stack.yaml's file name, for messages
     stack_project: str  # stack.yaml's `project`
-    project: str  # the compose project name
+    project: str  # the compose project name, or its template (``{{ environment }}``: one project each)
     compose_files: tuple[str, ...]  # the base file, then the default override
-    env_file: str  # the active env file (git-ignored)
+    env_file: str  # the active env file (git-ignored), or its template (one file each)
     profiles: tuple[Profile, ...]
     environments: tuple[Environment, ...]
     default_profile: str = ALL
@@ -72,7 +92,28 @@ class Mesh:
 
     @property
     def env_path(self) -> Path:
-        return self.root / self.env_file
+        """The one shared active env file (environments sharing one project)."""
+        return self.root / fill_name(self.env_file, "", self.stack_project)
+
+    @property
+    def side_by_side(self) -> bool:
+        """Each environment its own compose project and env file, so several can run on one host."""
+        return names_environment(self.project)
+
+    def project_of(self, environment: str) -> str:
+        """The compose project of one environment (the same for all unless ``project`` names it)."""
+        return fill_name(self.project, environment, self.stack_project)
+
+    def env_file_of(self, environment: str) -> str:
+        """The active env file of one environment, relative to :attr:`root`."""
+        return fill_name(self.env_file, environment, self.stack_project)
+
+    def env_path_of(self, environment: str) -> Path:
+        return self.root / self.env_file_of(environment)
+
+    def projects(self) -> dict[str, str]:
+        """Compose project -> environment, for reading one ``docker ps`` of every environment."""
+        return {self.project_of(name): name for name in self.environment_names}
 
     @property
     def profile_names(self) -> tuple[str, ...]:
@@ -111,12 +152,12 @@ class Mesh:
 def parse_mesh(raw: Any, file: str, root: Path, stack_project: str) -> Mesh:
     """Validate the ``mesh:`` section (pure: no file access; the files are checked on use)."""
     node = Node(raw, "mesh", file)
-    project = node.string("project", f"{stack_project}-mesh", pattern=NAME_RE,
-                          what="compose project name (lowercase letters, digits, - and _)")
+    project = node.string("project", f"{stack_project}-mesh")
     compose_files = node.strings("compose")
     if not compose_files:
         node.fail("missing required key 'compose'", hint="list the base compose file, then the default override")
-    env_file = node.string("env_file", "env/.env")
+    own = names_environment(project or "")
+    env_file = node.string("env_file", OWN_ENV_FILE if own else SHARED_ENV_FILE)
     profiles = _profiles(node.child("profiles"))
     default_profile = node.string("default_profile", ALL)
     environments = _environments(node.child("environments"))
@@ -131,11 +172,33 @@ def parse_mesh(raw: Any, file: str, root: Path, stack_project: str) -> Mesh:
         parse_profiles(mesh, default_profile)
     except StackError as exc:
         node.fail(exc.message, "default_profile", exc.hint)
-    for env in environments:
-        if env.template == env_file:
-            node.fail(f"the active env file {env_file} cannot also be a template",
-                      f"environments.{env.name}.template", "templates are committed; the active file is git-ignored")
+    _check_names(node, mesh)
     return mesh
+
+
+def _check_names(node: Node, mesh: Mesh) -> None:
+    """Projects and env files per environment: valid, one each when side by side, never a template."""
+    for key, template in (("project", mesh.project), ("env_file", mesh.env_file)):
+        for match in _PLACEHOLDER.finditer(template):
+            if match.group(1) not in NAME_PLACEHOLDERS:
+                node.fail(f"unknown placeholder {match.group(0)!r} in {template!r}", key,
+                          "use {{ environment }} (and {{ project }}, stack.yaml's project)")
+    if names_environment(mesh.env_file) and not mesh.side_by_side:
+        node.fail(f"{mesh.env_file!r} gives each environment its own env file, but they share one project "
+                  f"{mesh.project!r}", "env_file",
+                  'give each its own project too: project: "<name>-{{ environment }}", or one file: env/.env')
+    if mesh.side_by_side and not names_environment(mesh.env_file):
+        node.fail(f"every environment would write {mesh.env_file}, but each has its own project", "env_file",
+                  f"leave env_file out (default {OWN_ENV_FILE}) or put {{{{ environment }}}} in it")
+    templates = {env.template for env in mesh.environments}
+    for env in mesh.environments:
+        name = mesh.project_of(env.name)
+        if not NAME_RE.fullmatch(name):
+            node.fail(f"{name!r} is not a valid compose project name (lowercase letters, digits, - and _)"
+                      + (f" (environment {env.name})" if mesh.side_by_side else ""), "project")
+        if mesh.env_file_of(env.name) in templates:
+            node.fail(f"the active env file {mesh.env_file_of(env.name)} cannot also be a template",
+                      f"environments.{env.name}.template", "templates are committed; the active file is git-ignored")
 
 
 def _profiles(node: Node) -> tuple[Profile, ...]:

@@ -476,6 +476,17 @@ def test_example_bind_mounts_exist(configs, environment):
             assert source.exists() and ROOT / "compose" / "mesh" in source.parents, (name, volume)
 
 
+def test_example_staging_and_production_can_run_side_by_side(configs):
+    # Opted in with project: "shipsec-mesh-{{ environment }}": their host ports and fixed names must differ.
+    mesh = load_mesh(load_stack(ROOT / "stack.yaml"))
+    published = {env: {hp.port for hp in core.published_ports(configs[env])}
+                 for env in ("staging", "production")}
+    assert published == {"staging": {8081, 8444}, "production": {80, 443}}
+    fixed = {env: core.fixed_names(configs[env], mesh.project) for env in ("staging", "production")}
+    assert fixed == {"staging": [("network", "athyper-mesh-staging")],
+                     "production": [("network", "athyper-mesh-production")]}
+
+
 def test_example_pgbouncer_pools():
     app = (ROOT / "compose/mesh/pgbouncer/app.ini").read_text()
     iam = (ROOT / "compose/mesh/pgbouncer/iam.ini").read_text()
@@ -660,6 +671,18 @@ def test_hosts_and_urls(example, capsys):
     assert "https://gateway.mesh.athyper.com" in capsys.readouterr().out
 
 
+def config_of(*services: str, ports: dict[str, list[str]] | None = None, **top: Any) -> str:
+    """What `docker compose config --format json` prints for these services (published ports in long form)."""
+    def long(spec: str) -> dict[str, Any]:
+        ip, published, target = spec.rsplit(":", 2) if spec.count(":") == 2 else ("", *spec.split(":"))
+        return {"mode": "ingress", "host_ip": ip, "target": int(target.split("-")[0]), "published": published,
+                "protocol": "tcp"}
+
+    return json.dumps({"name": "p", **top, "services": {
+        name: {"image": "x", **({"ports": [long(p) for p in (ports or {})[name]]} if name in (ports or {}) else {})}
+        for name in services}})
+
+
 class Recording(Context):
     """Answers ``c.run`` by regex search, records every command, raises on failure like ``Context.run``."""
 
@@ -687,15 +710,15 @@ def local_env(example, monkeypatch) -> Path:
 
 
 def test_up_checks_the_profile_table_then_starts(local_env, capsys):
-    c = Recording({r"config --services$": Result("postgres\npgbouncer-iam\npgbouncer-app\n"),
+    c = Recording({r"config --format json$": Result(config_of('postgres', 'pgbouncer-iam', 'pgbouncer-app')),
                    r"up -d --wait$": Result("")})
     tasks.up(c, profile="db")
-    assert [cmd.split(" --profile ")[1] for cmd in c.commands] == ["db config --services", "db up -d --wait"]
+    assert [cmd.split(" --profile ")[1] for cmd in c.commands] == ["db config --format json", "db up -d --wait"]
     assert "mesh shipsec-mesh (local): up: postgres, pgbouncer-app, pgbouncer-iam" in capsys.readouterr().out
 
 
 def test_up_refuses_a_profile_table_that_disagrees_with_compose(local_env):
-    c = Recording({r"config --services$": Result("postgres\nredis\n")})
+    c = Recording({r"config --format json$": Result(config_of('postgres', 'redis'))})
     with pytest.raises(StackError) as info:
         tasks.up.body.__wrapped__(c, profile="db")
     assert info.value.message == ("stack.yaml: mesh.profiles (db): compose also selects redis; "
@@ -704,13 +727,13 @@ def test_up_refuses_a_profile_table_that_disagrees_with_compose(local_env):
 
 
 def test_up_names_unreadable_files(local_env):
-    c = Recording({r"config --services$": Result("", stderr="error: required variable X is missing\n", exited=15)})
+    c = Recording({r"config --format json$": Result("", stderr="error: required variable X is missing\n", exited=15)})
     with pytest.raises(StackError, match="docker compose cannot read the mesh files: error: required variable X"):
         tasks.up.body.__wrapped__(c, profile="db")
 
 
 def test_up_failure_points_at_ps_and_logs(local_env):
-    c = Recording({r"config --services$": Result("gateway\niam\n"), r"up -d --wait$": Result("", exited=1)})
+    c = Recording({r"config --format json$": Result(config_of('gateway', 'iam')), r"up -d --wait$": Result("", exited=1)})
     with pytest.raises(CommandFailed) as info:
         tasks.up.body.__wrapped__(c, profile="mesh")
     assert "`docker compose up --wait` failed (exit 1)" in info.value.message
@@ -719,7 +742,7 @@ def test_up_failure_points_at_ps_and_logs(local_env):
 
 def test_shell_exports_are_warned_about(local_env, monkeypatch, capsys):
     monkeypatch.setenv("MESH_DOMAIN", "elsewhere.test")
-    c = Recording({r"config --services$": Result("gateway\niam\n"), r"up -d --wait$": Result("")})
+    c = Recording({r"config --format json$": Result(config_of('gateway', 'iam')), r"up -d --wait$": Result("")})
     tasks.up(c, profile="mesh")
     assert "warning: your shell exports MESH_DOMAIN, which overrides env/.env" in capsys.readouterr().err
 
@@ -767,7 +790,7 @@ def test_logs_argv(local_env):
 
 def test_env_file_is_not_overwritten_by_up(local_env, capsys):
     before = (local_env / "env" / ".env").read_text()
-    c = Recording({r"config --services$": Result("gateway\niam\n"), r"up -d --wait$": Result("")})
+    c = Recording({r"config --format json$": Result(config_of('gateway', 'iam')), r"up -d --wait$": Result("")})
     tasks.up(c, profile="mesh", env="local")
     assert (local_env / "env" / ".env").read_text() == before
     assert "create" not in capsys.readouterr().out

@@ -5,6 +5,7 @@ profile table says) went unnoticed. Both directions must refuse, before anything
 """
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -26,7 +27,8 @@ def mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: FakeEngine) ->
 
 
 def up_db(engine: FakeEngine, services: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    engine.answer(r" config --services$", Result(services))
+    selected = {name: {"image": "x"} for name in services.split()}
+    engine.answer(r" config --format json$", Result(json.dumps({"name": "p", "services": selected})))
     code, _, err = run_program(["mesh.up", "--profile", "db", "--env", "local"], capsys)
     return code, err
 
