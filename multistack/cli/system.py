@@ -8,6 +8,9 @@ each member's HAProxy gateway answers as the member's name (`http://retriever/`)
   system.ps NAME        the members' containers
   system.list           the systems of stack.yaml
   system.graph NAME     members, networks and links as Mermaid text (and SVG/PNG with Graphviz)
+  system.logs NAME [MEMBER]       the members' logs (--follow, --tail N, --json)
+  system.restart NAME [MEMBER]    restart the members' containers
+  system.exec NAME MEMBER -- CMD  run CMD in a member's service (--service S)
 See docs/systems.md.
 """
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 from invoke import Collection, Context
+from invoke.exceptions import ThreadException
 
 from multistack.cli.exits import task, user_errors
 from multistack.plan.masking import mask_json, mask_text
@@ -60,18 +64,22 @@ def up(c: Context, arg: list[str] | None = None, force: bool = False) -> None:
     """Start a system: generate each member's files, create the shared network if missing, start every member."""
     stack, plan = _load(arg, "up")
     name = plan.system.name
+    _on_engine(c, stack, plan.system.engine)  # the system's engine: (act/engines.py)
     engines = _engines(c, stack)
     with _lock(c, stack, name, "system.up"):
         system_up(c, plan, engines, force=force)
 
 
 @task(iterable=["arg"],
-      help={"arg": NAME_HELP, "volumes": "also remove the members' volumes (their data)"})
+      help={"arg": NAME_HELP, "volumes": "also remove the members' volumes (their data), after confirmation",
+            "yes": "do not ask before removing volumes"})
 @user_errors
-def down(c: Context, arg: list[str] | None = None, volumes: bool = False) -> None:
+def down(c: Context, arg: list[str] | None = None, volumes: bool = False, yes: bool = False) -> None:
     """Stop a system: take every member down, reset its overlays to standalone, remove the shared network when unused."""
     from multistack.errors import StackError
+    from multistack.io.shell import assume_yes
     from multistack.model.stack import load_stack
+    from multistack.act.lifecycle import confirm
     from multistack.act.systems import get_system, plan_system, read_record, system_dir
 
     stack = load_stack()
@@ -87,9 +95,111 @@ def down(c: Context, arg: list[str] | None = None, volumes: bool = False) -> Non
         except StackError:
             if record is None:
                 raise
+    _on_engine(c, stack, system.engine if system else None)  # the system's engine: (act/engines.py)
     engines = _engines(c, stack)
+    if volumes:
+        confirm(f"Remove the volumes (the data) of every member of system {name}?", assume_yes(c, yes),
+                what="system.down --volumes")
     with _lock(c, stack, name, "system.down"):
         system_down(c, stack, name, plan, record, engines, volumes=volumes)
+
+
+MEMBER_HELP = ("the system's name, then a member (LON-B or lon-b): `inv system.logs sim LON-B`; "
+               "the system's name may be left out when stack.yaml declares one")
+
+
+@task(iterable=["arg"],
+      help={"arg": MEMBER_HELP, "follow": "keep streaming", "tail": "number of lines to show per service",
+            "json": "print the lines as JSON (not with --follow)"})
+@user_errors
+def logs(c: Context, arg: list[str] | None = None, follow: bool = False, tail: str | None = None,
+         json: bool = False) -> None:
+    """Show the logs of a system's members, or of one member: `inv system.logs sim [LON-B] [--follow] [--tail N]`."""
+    from multistack.errors import StackError
+    from multistack.io.shell import probe, run
+    from multistack.act.systems import MEMBER_FILE, SYSTEM_FILE, logs_argv, parse_logs
+
+    stack, plan, member = _load_member(arg, "logs")
+    lines = _line_count(tail)
+    if json and follow:
+        raise StackError("--json and --follow do not go together", "drop --follow to get the lines as JSON")
+    _on_engine(c, stack, plan.system.engine)  # the system's engine: (act/engines.py)
+    engines = _engines(c, stack)
+    members = [member] if member else [mp.name for mp in plan.members]
+    def argv(name: str, follow: bool = False) -> list[str]:
+        mp = plan.member(name)
+        written = (mp.dir / MEMBER_FILE).is_file() and (mp.dir / SYSTEM_FILE).is_file()
+        return logs_argv(plan, mp, engines.compose, follow=follow, tail=lines, with_files=written)
+
+    if json:
+        # The lines are the containers' own output, passed through as plain `system.logs` shows them
+        # (docs/secrets.md): masking them here would make --json and the text disagree.
+        data: dict[str, Any] = {"system": plan.system.name, "members": []}
+        for name in members:
+            mp = plan.member(name)
+            result = probe(c, argv(name))
+            if not result.ok:
+                _failed(result, f"inv system.ps {plan.system.name}")
+            data["members"].append({"name": mp.name, "callsign": mp.callsign, "project_name": mp.project_name,
+                                    "lines": parse_logs(result.stdout, mp.project_name)})
+        print(jsonlib.dumps(data, indent=2))
+        return
+    if len(members) == 1:
+        run(c, argv(members[0], follow))
+        return
+
+    def show(name: str, out: TextIO, err: TextIO) -> None:
+        run(c, argv(name, follow), out_stream=out, err_stream=err)
+
+    _all_or_fail(plan, "logs", _each_member(c, members, show))
+
+
+@task(iterable=["arg"], help={"arg": MEMBER_HELP})
+@user_errors
+def restart(c: Context, arg: list[str] | None = None) -> None:
+    """Restart the containers of a system's members, or of one member: `inv system.restart sim [LON-B]`."""
+    from multistack.io.shell import run
+    from multistack.act.systems import restart_argv
+
+    stack, plan, member = _load_member(arg, "restart")
+    _on_engine(c, stack, plan.system.engine)  # the system's engine: (act/engines.py)
+    engines = _engines(c, stack)
+    members = [member] if member else [mp.name for mp in plan.members]
+    _require_running(c, plan, members)
+    with _lock(c, stack, plan.system.name, "system.restart"):
+        def again(name: str, out: TextIO, err: TextIO) -> None:
+            run(c, restart_argv(plan, plan.member(name), engines.compose), out_stream=out, err_stream=err)
+
+        _all_or_fail(plan, "restart", _each_member(c, members, again))
+    print(f"system {plan.system.name}: restarted " + ", ".join(plan.member(m).callsign for m in members))
+
+
+@task(name="exec", iterable=["arg"],
+      help={"arg": MEMBER_HELP, "service": "the service to run in (default: the only one, else the first shared one)"})
+@user_errors
+def exec_(c: Context, arg: list[str] | None = None, service: str | None = None) -> None:
+    """Run a command in a member's service: `inv system.exec sim DUN-A -- ping -c1 lon-b` (exits with its code)."""
+    from invoke import Exit
+
+    from multistack.cli.argv import remainder_words
+    from multistack.errors import StackError
+    from multistack.io.shell import run
+    from multistack.act.systems import exec_argv, exec_service
+
+    stack, plan, member = _load_member(arg, "exec", required=True)
+    assert member is not None
+    mp = plan.member(member)
+    command = remainder_words(c)
+    if not command:
+        raise StackError("no command to run",
+                         f"put it after --: `inv system.exec {plan.system.name} {mp.callsign} -- ping -c1 {(mp.peers or (mp.name,))[0]}`")
+    target = exec_service(plan, service)
+    _on_engine(c, stack, plan.system.engine)  # the system's engine: (act/engines.py)
+    engines = _engines(c, stack)
+    _require_running(c, plan, [member])
+    result = run(c, exec_argv(plan, mp, target, command, engines.compose), warn=True)
+    if not result.ok:
+        raise Exit(code=result.exited)
 
 
 @task(iterable=["arg"], help={"arg": NAME_HELP, "json": "print JSON"})
@@ -97,6 +207,7 @@ def down(c: Context, arg: list[str] | None = None, volumes: bool = False) -> Non
 def ps(c: Context, arg: list[str] | None = None, json: bool = False) -> None:
     """Show each member's containers (one `docker ps` for all of them)."""
     stack, plan = _load(arg, "ps")
+    _on_engine(c, stack, plan.system.engine)  # the system's engine: (act/engines.py)
     rows = _containers(c)
     data = ps_data(plan, rows)
     print(jsonlib.dumps(mask_json(data), indent=2) if json else mask_text(render_ps(data)))
@@ -114,7 +225,9 @@ def list_(c: Context, json: bool = False) -> None:
     systems = stack.systems
     running: dict[str, set[str]] | None = None
     if systems:
-        rows = for_real(c, lambda: _containers(c, required=False))  # --dry: not asked, running unknown
+        from multistack.act.engines import systems_rows
+
+        rows = for_real(c, lambda: systems_rows(c, stack))  # every system's engine; --dry: not asked, running unknown
         if rows is not None:
             running = {}
             for row in rows:
@@ -176,9 +289,9 @@ def graph(c: Context, arg: list[str] | None = None, output: str | None = None, f
     print(f"picture: {target}", file=sys.stderr)
 
 
-for _task in (up, down, ps, graph):
+for _task in (up, down, ps, graph, logs, restart, exec_):
     _task.optional_positionals = True  # type: ignore[attr-defined]
-ns = Collection("system", up, down, ps, list_, graph)
+ns = Collection("system", up, down, ps, list_, graph, logs, restart, exec_)
 
 
 # --------------------------------------------------------------------------
@@ -193,10 +306,87 @@ def _load(arg: list[str] | None, task_name: str) -> tuple[Stack, SystemPlan]:
     return stack, plan_system(stack, get_system(stack, _system_name(arg, stack, task_name)))
 
 
+def _load_member(arg: list[str] | None, task_name: str, required: bool = False) -> tuple[Stack, SystemPlan, str | None]:
+    """``NAME [MEMBER]`` (or ``MEMBER`` alone when stack.yaml declares one system): the plan and the member's name.
+
+    The first word is the system when it names one; a member is written as the
+    document writes it (``LON-B``) or as its host name (``lon-b``).
+    """
+    from multistack.errors import StackError
+    from multistack.model.stack import load_stack
+    from multistack.act.systems import get_system, plan_system
+
+    stack = load_stack()
+    words = list(arg or [])
+    if words and (words[0] in stack.systems or len(stack.systems) != 1 or len(words) > 1):
+        name = _system_name(words[:1], stack, task_name)
+        words = words[1:]
+    else:
+        name = _system_name(None, stack, task_name)
+    system = get_system(stack, name)
+    if len(words) > 1:
+        raise StackError(f"one member at a time, got {' '.join(words)}", f"use `inv system.{task_name} {name} MEMBER`")
+    if not words and required:
+        raise StackError(f"which member of system {name}? ({', '.join(m.callsign for m in system.members)})",
+                         f"name it: `inv system.{task_name} {name} {system.members[0].callsign}`")
+    member = system.member(words[0]).name if words else None
+    return stack, plan_system(stack, system), member
+
+
+def _line_count(tail: str | int | None) -> int | None:
+    """invoke gives ``--tail`` as text (its default is None); a bad value is a user error, not compose's."""
+    from multistack.errors import StackError
+    from multistack.model.names import is_number
+
+    if tail is None:
+        return None
+    if not is_number(str(tail).strip()):
+        raise StackError(f"--tail {tail!r} is not a number of lines", "give a whole number, e.g. --tail 50")
+    return int(str(tail).strip())
+
+
+def _require_running(c: Context, plan: SystemPlan, members: Sequence[str]) -> None:
+    """A member with no running container cannot be restarted or exec'd into: say so (one `docker ps`)."""
+    from multistack.errors import StackError
+    from multistack.io.shell import for_real
+
+    rows = for_real(c, lambda: _containers(c), dry=lambda: None)
+    if rows is None:
+        return
+    running = {r.get("project") for r in rows if r.get("state") == "running"}
+    stopped = [plan.member(m).callsign for m in members if plan.member(m).project_name not in running]
+    if stopped:
+        raise StackError(f"system {plan.system.name}: {', '.join(stopped)} not running",
+                         f"start it with `inv system.up {plan.system.name}`")
+
+
+def _all_or_fail(plan: SystemPlan, action: str, failed: dict[str, str]) -> None:
+    if failed:
+        from multistack.errors import CommandFailed
+
+        raise CommandFailed(f"system {plan.system.name}: {action} failed for {', '.join(sorted(failed))}",
+                            "see the lines prefixed with their names")
+
+
+def _failed(result: Any, hint: str) -> None:
+    from multistack.errors import CommandFailed
+    from multistack.io.tools import last_line
+
+    raise CommandFailed(f"command failed with exit code {result.exited}: {result.command} "
+                        f"({last_line(result.stderr)})", f"is the engine up? `{hint}`")
+
+
 def _engines(c: Context, stack: Stack) -> Engines:
     from multistack.io.tools import detect
 
     return detect(c, stack.root, need_compose=True, need_pm2=False, need_engine=True)
+
+
+def _on_engine(c: Context, stack: Stack, engine: str | None) -> None:
+    """The system's ``engine:`` for every command of this run (an SSH engine: opened now)."""
+    from multistack.act.engines import use_system_engine
+
+    use_system_engine(c, stack, engine)
 
 
 def _lock(c: Context, stack: Stack, name: str, action: str) -> Any:
@@ -284,10 +474,35 @@ def _each_member(c: Context, members: Sequence[str], job: Callable[[str, TextIO,
     after the other, so that the printed commands come in member order.
     """
     from multistack.act.parallel import fan_out, failures
+    from multistack.cli.exits import OutputFailed
     from multistack.io.shell import workers
 
+    lost: list[OSError] = []  # stdout's reader went away (`system.logs sim | head -1`) or its disk is full
+
+    def guarded(member: str, out: TextIO, err: TextIO) -> None:
+        try:
+            job(member, out, err)
+        except (OutputFailed, ThreadException) as exc:
+            error = _output_error(exc)
+            if error is None:
+                raise
+            lost.append(error)  # not a member's failure: said once, after all, as every command says it
+
     # fan_out is typed for instance numbers; it only formats them into the prefix.
-    return failures(fan_out(members, job, max_workers=workers(c, 8)))
+    failed = failures(fan_out(members, guarded, max_workers=workers(c, 8)))
+    if lost:
+        raise OutputFailed(lost[0])
+    return failed
+
+
+def _output_error(exc: BaseException) -> OSError | None:
+    """The stdout error inside ``exc`` (invoke wraps its output thread's in a ThreadException), or None."""
+    from multistack.cli.exits import OutputFailed
+
+    if isinstance(exc, OutputFailed):
+        return exc.error
+    found = [w.value for w in getattr(exc, "exceptions", ()) if isinstance(w.value, OutputFailed)]
+    return found[0].error if found else None
 
 
 def system_up(c: Context, plan: SystemPlan, engines: Engines, force: bool = False) -> None:
@@ -454,6 +669,7 @@ def ps_data(plan: SystemPlan, rows: Sequence[dict[str, str]]) -> dict[str, Any]:
                           key=lambda s: (s["service"], s["container"]))
         members.append({"name": mp.name, "callsign": mp.callsign, "slot": mp.member.slot,
                         "project_name": mp.project_name, "ports": mp.ports,
+                        "peers": [plan.member(p).callsign for p in mp.peers], "volumes": dict(mp.volume_names),
                         "running": bool(services) and all(s["state"] == "running" for s in services),
                         "services": services})
     return {"system": plan.system.name, "network": plan.system.network, "members": members}

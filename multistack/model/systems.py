@@ -67,10 +67,15 @@ class Overlay:
 
 @dataclass(frozen=True)
 class DataVolume:
-    """A named volume per member (compose prefixes it with the member's project name)."""
+    """A named volume per member: ``<member's project>_<name>``, or exactly ``docker_name`` rendered per member.
+
+    ``docker_name`` is a template (``telex-node-{{ vars.node }}-data``) written into the
+    member's compose file as the volume's top-level ``name:``, so compose does not prefix it.
+    """
 
     name: str
     mounts: tuple[tuple[str, str], ...] = ()  # (service, path in the container)
+    docker_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,13 +121,21 @@ class System:
     vars: Mapping[str, Any] = field(default_factory=dict)  # template values ({{ vars.X }})
     overlays: tuple[Overlay, ...] = ()
     volumes: tuple[DataVolume, ...] = ()
+    engine: str | None = None  # an engines: name (docs/engines.md); None: the default engine
 
     def member(self, name: str) -> Member:
+        """``LON-B``, ``lon-b`` or ``lon_b``: the one normalisation of :func:`normal_name`."""
+        wanted = normal_name(name)
         for m in self.members:
-            if m.name == name.lower():
+            if normal_name(m.callsign) == wanted:
                 return m
-        raise StackError(f"system {self.name} has no member {name!r}",
+        raise StackError(f"system {self.name} has no member {shown_name(name)!r}",
                          f"members: {', '.join(m.callsign for m in self.members)}")
+
+
+def shown_name(name: str, limit: int = 60) -> str:
+    """A name typed on the command line, cut for an error line (a 5000-character one stays one readable line)."""
+    return name if len(name) <= limit else f"{name[:limit]}...({len(name)} characters)"
 
 
 def member_project(project: str, system: str, member: str) -> str:
@@ -150,7 +163,8 @@ def parse_systems(raw: Any, basics: StackBasics) -> dict[str, System]:
         top.seen.add(key)
         name = str(key)
         if not isinstance(key, str) or not NAME_RE.fullmatch(key):
-            top.fail("system names are lowercase letters, digits, - and _", name)
+            top.fail("system names are lowercase letters, digits, - and _", name,
+                     "rename the system, e.g. suite or sim-2: it becomes part of compose project names")
         if name in RESERVED_SYSTEMS:
             top.fail(f"{name!r} is reserved: its members' compose projects would look like instances "
                      f"({basics.project}-{name}-N)", name, "choose another system name")
@@ -181,13 +195,14 @@ def _system(basics: StackBasics, name: str, node: Node) -> System:
     vars_ = _vars(node, "vars")
     overlays = _overlays(node.child("overlays"))
     volumes = _volumes(node.child("volumes"))
+    engine = node.string("engine", pattern=NAME_RE, what="engine name")
     node.done()
     assert network is not None and project_network is not None and stride is not None
     system = System(name=name, members=members, compose_files=compose_files, description=description,
                     network=network, project_network=project_network,
                     shared_services=tuple(dict.fromkeys(s for s in shared if s != gateway.service)),
                     stride=stride, ports=ports, gateway=gateway, topology=topology, env=env, vars=vars_,
-                    overlays=overlays, volumes=volumes)
+                    overlays=overlays, volumes=volumes, engine=engine)
     _check_system(basics, system, node)
     return system
 
@@ -196,7 +211,8 @@ def _ports(node: Node) -> tuple[SystemPort, ...]:
     ports = []
     for name, value in node.items():
         if not PORT_NAME_RE.fullmatch(name):
-            node.fail("port names are lowercase letters, digits and _ (used as {{ ports.NAME }})", name)
+            node.fail("port names are lowercase letters, digits and _ (used as {{ ports.NAME }})", name,
+                      "rename the port, e.g. http or admin_api")
         if not isinstance(value, dict):
             node.fail(f"must be a mapping with port and service, got {kind(value)}", name)
         p = Node(value, node.where(name), node.file)  # the raw value: a YAML key 80 is not "80"
@@ -310,7 +326,8 @@ def _vars(node: Node, key: str) -> dict[str, Any]:
         node.fail(f"must be a mapping, got {kind(raw)}", key)
     for name in raw:
         if not isinstance(name, str) or not ENV_KEY_RE.fullmatch(name):
-            node.fail(f"{name!r} is not a valid template name (letters, digits, _)", f"{key}.{name}")
+            node.fail(f"{name!r} is not a valid template name (letters, digits, _)", f"{key}.{name}",
+                      "rename it, e.g. ebus or node_id: templates read it as {{ vars.NAME }}")
     return {k: raw[k] for k in sorted(raw)}
 
 
@@ -320,9 +337,10 @@ def _mounts(node: Node, key: str, value: Any = None) -> tuple[tuple[str, str], .
     mounts = []
     for service, target in m.items():
         if not SERVICE_RE.fullmatch(service):
-            m.fail("is not a valid compose service name", service)
+            m.fail("is not a valid compose service name", service, "name a service of the system's compose files")
         if not isinstance(target, str) or not target.startswith("/"):
-            m.fail(f"must be an absolute path in the container, got {target!r}", service)
+            m.fail(f"must be an absolute path in the container, got {target!r}", service,
+                   "write the path inside the container, e.g. /var/lib/data")
         mounts.append((service, target))
     return tuple(mounts)
 
@@ -347,13 +365,28 @@ def _overlays(node: Node) -> tuple[Overlay, ...]:
 
 
 def _volumes(node: Node) -> tuple[DataVolume, ...]:
+    """``data: {node: /var/lib/node}``, or ``data: {name: TEMPLATE, mounts: {node: /var/lib/node}}``.
+
+    The long form is recognised by its ``mounts:`` key (a service named ``mounts``
+    needs the long form).
+    """
     volumes = []
     for name, value in node.items():
         if not NAME_RE.fullmatch(name):
-            node.fail("volume names are lowercase letters, digits, - and _", name)
+            node.fail("volume names are lowercase letters, digits, - and _", name,
+                      "rename the volume, e.g. data; give the docker name with {name: TEMPLATE, mounts: ...}")
         if not isinstance(value, dict) or not value:
             node.fail("must map services to paths in their containers, e.g. {node: /var/lib/node}", name)
-        volumes.append(DataVolume(name, _mounts(node, name, value)))
+        if "mounts" not in value:
+            volumes.append(DataVolume(name, _mounts(node, name, value)))
+            continue
+        v = Node(value, node.where(name), node.file)
+        docker_name = v.string("name")
+        mounts = _mounts(v, "mounts")
+        if not mounts:
+            v.fail("must map services to paths in their containers, e.g. {node: /var/lib/node}", "mounts")
+        v.done()
+        volumes.append(DataVolume(name, mounts, docker_name))
     return tuple(volumes)
 
 
@@ -366,7 +399,9 @@ def _check_system(basics: StackBasics, system: System, node: Node) -> None:
     for m in system.members:
         project = member_project(basics.project, system.name, m.name)
         if not NAME_RE.fullmatch(project):
-            members.fail(f"compose project name {project!r} is not valid", m.callsign)
+            members.fail(f"compose project name {project!r} is not valid", m.callsign,
+                         "shorten or rename the project, system or member: compose project names are lowercase "
+                         "letters, digits, - and _")
         if m.name in system.shared_services or m.name == system.gateway.service:
             members.fail(f"{m.callsign!r} is also the name of a service on the shared network {system.network}",
                          m.callsign, "rename the member: on the shared network its name must mean its gateway only")

@@ -384,9 +384,11 @@ def test_member_override(suite):
     assert "ports" not in services["smc"]
     env_file = str(mp.dir / "member.env")
     assert all(svc["env_file"] == [env_file] for svc in services.values())
-    conf = str(mp.dir / "mw.conf")
-    assert services["rest"]["volumes"] == [{"type": "bind", "source": conf, "target": "/etc/mw.conf", "read_only": True}]
-    assert services["mq"]["volumes"][1] == {"type": "volume", "source": "data", "target": "/data"}
+    # The overlay travels in the file (configs:), not as a bind mount: a remote engine has no .instances/.
+    assert services["rest"]["configs"] == [{"source": "rest_mw.conf", "target": "/etc/mw.conf"}]
+    assert "volumes" not in services["rest"]
+    assert data["configs"]["rest_mw.conf"]["content"] == "MASTER_IP=storer\nMASTER_EBUS=1\nPEER=storer:1\n"
+    assert services["mq"]["volumes"][0] == {"type": "volume", "source": "data", "target": "/data"}
     assert data["volumes"] == {"data": {}}
     assert "networks" not in data  # runs alone: no shared network here
 
@@ -401,7 +403,8 @@ def test_system_override(suite):
     assert gateway["networks"] == {"appnet": {}, "meshnet": {"aliases": ["storer"]}}
     assert gateway["image"] == "haproxy:2.8.14-alpine" and gateway["init"] is True
     assert gateway["command"] == ["haproxy", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]
-    assert gateway["volumes"][0]["source"] == str(mp.dir / "haproxy.cfg")
+    assert gateway["configs"] == [{"source": "gateway_haproxy.cfg", "target": "/usr/local/etc/haproxy/haproxy.cfg"}]
+    assert data["configs"]["gateway_haproxy.cfg"]["content"] == core.render_gateway(plan, mp)
     assert data["services"]["rest"]["networks"] == {"appnet": {}, "meshnet": {}}
 
 
@@ -421,7 +424,11 @@ def test_overlays_with_the_system_and_standalone(suite):
     assert up["retriever/mw.conf"].text == "MASTER_IP=storer\nMASTER_EBUS=1\nPEER=storer:1\n"
     assert up["storer/mw.conf"].text == "MASTER_IP=storer\nMASTER_EBUS=1\nPEER=retriever:2\n"
     down = core.render_overlays(plan, standalone=True)
-    assert {name: f.text for name, f in down.items()} == {"storer/mw.conf": "MASTER_IP=\n", "retriever/mw.conf": "MASTER_IP=\n"}
+    overlays = {name: f.text for name, f in down.items() if name.endswith("mw.conf")}
+    assert overlays == {"storer/mw.conf": "MASTER_IP=\n", "retriever/mw.conf": "MASTER_IP=\n"}
+    # The member file carries the overlays (configs:), so it is written again in standalone form too.
+    member = load_compose_yaml(down["storer/docker-compose.member.yml"].text)
+    assert member["configs"]["rest_mw.conf"]["content"] == "MASTER_IP=\n"
 
 
 def test_reset_template_and_packaged_node_config(make_stack):
@@ -500,9 +507,8 @@ def test_compose_config_accepts_every_member(compose_bin, tmp_path, stack_file, 
         assert all(p["host_ip"] == "127.0.0.1" for svc in config["services"].values() for p in svc.get("ports", []))
         for overlay in plan.system.overlays:
             for service, target in overlay.mounts:
-                mounts = {v["target"]: v for v in config["services"][service]["volumes"]}
-                assert mounts[target]["source"] == str(mp.dir / overlay.name) and mounts[target]["type"] == "bind"
-                assert (mp.dir / overlay.name).is_file(), "pre-created: docker would make a directory"
+                carried = {v["target"]: v["source"] for v in config["services"][service]["configs"]}
+                assert config["configs"][carried[target]]["content"] == (mp.dir / overlay.name).read_text()
         for volume in plan.system.volumes:
             assert config["volumes"][volume.name]["name"] == f"{mp.project_name}_{volume.name}"
         # The member alone (what runs after system.down) is valid too, without the shared network.
@@ -686,7 +692,7 @@ def test_down_resets_overlays_and_removes_our_idle_network(suite, no_engines, ca
     conf = suite.root / ".instances/system-suite/storer/mw.conf"
     assert conf.read_text().startswith("MASTER_IP=storer")
     c = Recorder([NETWORK_OURS_IDLE])
-    tasks.down(c, arg=["suite"], volumes=True)
+    tasks.down(c, arg=["suite"], volumes=True, yes=True)
     downs = [cmd for cmd in c.commands if " down " in cmd]
     assert len(downs) == 2 and all(cmd.endswith("down --remove-orphans --volumes") for cmd in downs)
     assert c.commands[-1] == "docker network rm meshnet"

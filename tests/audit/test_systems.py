@@ -114,3 +114,29 @@ def test_a_failed_member_keeps_a_network_that_was_there_before(duo: Path, engine
     assert code == 1
     assert not engine.matching(r"network create ") and not engine.matching(r"network rm ")
     assert "meshnet" in engine.networks
+
+
+def test_the_example_sim_nodes_are_on_the_shared_network_they_dial_peers_on(compose_bin: str, tmp_path: Path) -> None:
+    """Audit (issue 14.4): `sim`'s node was only on its private network, so `lon-b:8024` did not resolve
+    from a node, and no test noticed: the real `docker compose config` of each member shows where it is."""
+    import json
+    import os
+    from dataclasses import replace
+
+    from multistack.act.systems import compose_args, get_system, plan_system, render_system
+    from multistack.io.writer import atomic_write
+
+    root = Path(__file__).resolve().parents[2]
+    stack = replace(load_stack(root / "stack.yaml"), instances_dir=str(tmp_path / "instances"))
+    plan = plan_system(stack, get_system(stack, "sim"))
+    for name, f in render_system(plan).items():
+        atomic_write(plan.dir / name, f.text, f.mode)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "DOCKER_CONFIG": "/nonexistent-docker-config"}
+    for mp in plan.members:
+        done = subprocess.run([compose_bin, *compose_args(plan, mp)[2:], "config", "--format", "json"],
+                              capture_output=True, text=True, timeout=60, env=env)
+        assert done.returncode == 0, done.stderr
+        node = json.loads(done.stdout)["services"]["node"]
+        assert set(node["networks"]) == {"default", "meshnet"}, mp.callsign
+        peers = json.loads((mp.dir / "node.json").read_text())["peers"]
+        assert peers and all(peer.split(":")[0] in {m.name for m in plan.members} for peer in peers)

@@ -199,7 +199,7 @@ def test_members_reach_each_other_by_name_through_their_gateways(run: Run) -> No
     assert sorted(run.volumes()) == [f"{run.member('trio', m)}_data" for m in TRIO]  # one per node; solo has none
 
     # Down: the members go, the overlays become standalone, the network stays while solo uses it.
-    down = run.ok("system.down", "trio", "--volumes")
+    down = run.ok("system.down", "trio", "--volumes", "--yes")
     assert f"network {run.network}: kept" in down
     assert {c["project"] for c in run.containers()} == {run.member("solo", "node-d")}
     assert run.volumes() == []
@@ -211,7 +211,7 @@ def test_members_reach_each_other_by_name_through_their_gateways(run: Run) -> No
         assert http_get(port) is None
     assert json.loads(run.ok("system.list", "--json"))[0]["running"] == 0
 
-    down = run.ok("system.down", "solo", "--volumes")
+    down = run.ok("system.down", "solo", "--volumes", "--yes")
     assert f"network {run.network}: removed" in down
     assert run.containers() == [] and run.volumes() == [] and run.networks() == []
 
