@@ -44,8 +44,10 @@ def parse_words(words: Sequence[str], all_flag: bool, stack: Stack) -> DevComman
         if action not in ALL_ACTIONS:
             raise StackError(f"`{action}` does not take --all", f"--all works with: {', '.join(ALL_ACTIONS)}")
         return DevCommand(action, None, True)
-    n = parse_instance_number(number, stack) if number is not None else default_instance(stack)
-    return DevCommand(action, n, False)
+    if number is not None:
+        return DevCommand(action, parse_instance_number(number, stack), False)
+    n, source = instance_choice(stack)
+    return DevCommand(action, n, False, source)
 
 
 def default_file(stack: Stack) -> Path:
@@ -53,19 +55,35 @@ def default_file(stack: Stack) -> Path:
 
 
 def default_instance(stack: Stack) -> int:
-    """``$MULTISTACK_INSTANCE``, else the workspace default set by ``inv dev.use``, else the first instance."""
+    """The instance ``inv dev`` acts on when no N is given (:func:`instance_choice`)."""
+    return instance_choice(stack)[0]
+
+
+def instance_choice(stack: Stack) -> tuple[int, str]:
+    """The default instance and where it came from, in this order (docs/worktrees.md):
+
+    ``$MULTISTACK_INSTANCE`` (``env``), else the instance this checkout claimed
+    (``claim``: ``inv dev.claim``, or its first ``start`` inside git), else the workspace
+    default set by ``inv dev.use`` (``default-file``), else the first instance (``first``,
+    which a first ``start`` inside git replaces by the lowest free number it claims).
+    """
+    from multistack.act.claims import check_claim_range, own_claim
+
     value = os.environ.get(DEFAULT_INSTANCE_VAR)
     if value:
         try:
-            return parse_instance_number(value, stack)
+            return parse_instance_number(value, stack), "env"
         except StackError as exc:
             raise StackError(f"{DEFAULT_INSTANCE_VAR}={value}: {exc.message}", f"unset {DEFAULT_INSTANCE_VAR} or fix it") from None
+    claimed = own_claim(stack)
+    if claimed is not None:
+        return check_claim_range(stack, claimed), "claim"
     hint = "run `inv dev.use N` to set a valid default"
     text = read_user_text(default_file(stack), hint=hint, missing_ok=True)
     if text is None:
-        return stack.first
+        return stack.first, "first"
     text = text.strip()
     try:
-        return parse_instance_number(text, stack)
+        return parse_instance_number(text, stack), "default-file"
     except StackError as exc:
         raise StackError(f"{default_file(stack)}: {exc.message}", "run `inv dev.use N` to set a valid default") from None
