@@ -75,12 +75,13 @@ def expand_positionals(tokens: Sequence[str], contexts: Sequence[ParserContext],
 
 
 def install(program: Program) -> None:
-    """Make ``program`` expand optional positionals just before it parses tasks."""
+    """Make ``program`` expand optional positionals just before it parses tasks, and complete them."""
     if getattr(program, "_multistack_argv", False):
         return
     original = program.parse_tasks
 
     def parse_tasks() -> None:
+        keep_remainder(program)
         collection = program.collection
         takes = positional_tasks(collection)
         if takes:
@@ -89,7 +90,28 @@ def install(program: Program) -> None:
         original()
 
     program.parse_tasks = parse_tasks  # type: ignore[method-assign]
+    from multistack.cli import completion
+
+    completion.install(program, positional_tasks)  # `--complete` knows the positionals too
     program._multistack_argv = True  # type: ignore[attr-defined]
+
+
+def keep_remainder(program: Program) -> None:
+    """Keep the words after ``--`` exactly: invoke joins them with spaces into ``c.remainder``
+    (``sh -c "echo a b"`` would come back as four words); shell-quoted, :func:`remainder_words`
+    splits them back as given."""
+    import shlex
+
+    argv = list(program.argv or [])[1:]
+    if "--" in argv:
+        program.core.remainder = shlex.join(argv[argv.index("--") + 1:])
+
+
+def remainder_words(c: Any) -> list[str]:
+    """The words after ``--`` on the command line (``inv system.exec sim DUN-A -- ping -c1 lon-b``)."""
+    import shlex
+
+    return shlex.split(getattr(c, "remainder", "") or "")
 
 
 def install_on_running_program() -> None:

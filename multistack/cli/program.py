@@ -5,6 +5,8 @@ Errors become one line and an exit code in :mod:`multistack.cli.exits` (``exit_f
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from invoke import Collection, Program
 
 from multistack import __version__
@@ -24,6 +26,44 @@ def build_program(namespace: Collection | None = None) -> Program:
     return program
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """``multistack ...``: the stack's tasks; ``multistack completion SHELL`` and ``multistack mcp``
+    are read before invoke parses anything (they are programs of their own, not tasks)."""
+    import sys
+
+    words = sys.argv[1:] if argv is None else argv
     install_exit_flush()  # invoke's own output (--list, --help) to a closed pipe: quiet, exit 141
-    build_program().run()
+    if words[:1] == ["mcp"]:
+        from multistack.cli.mcp import serve
+
+        serve(words[1:])
+        return
+    if words[:1] in (["completion"], ["--print-completion-script"]):
+        _outside_invoke(lambda: print_completion(words[1:]))
+        return
+    build_program().run(None if argv is None else ["multistack", *words])
+
+
+def _outside_invoke(action: Callable[[], None]) -> None:
+    """What invoke's ``Program.run`` does with a user error's exit: its line on stderr, its code."""
+    import sys
+
+    from invoke.exceptions import Exit
+
+    try:
+        action()
+    except Exit as exc:
+        if exc.message:
+            print(exc.message, file=sys.stderr)
+        sys.exit(exc.code)
+
+
+@user_errors
+def print_completion(words: list[str]) -> None:
+    """``multistack completion bash|zsh``: multistack's script (invoke's own does not know positionals)."""
+    from multistack.cli.completion import script
+    from multistack.errors import StackError
+
+    if len(words) != 1:
+        raise StackError("which shell?", "use `multistack completion bash` or `multistack completion zsh`")
+    print(script(words[0]), end="")
