@@ -46,6 +46,27 @@ POOL=${MULTISTACK_REMOTE_POOL:-10.96.0.0/16}
 IMAGES=${MULTISTACK_REMOTE_IMAGES:-multistack-test/busybox:1 multistack-test/haproxy:1}
 HIDE="/tmp /work /home /root ${MULTISTACK_REMOTE_HIDE:-}"
 
+# This machine's FORWARD policy is the first engine's (DROP, with br_netfilter on): with
+# --iptables=false the remote's containers could not reach each other across its bridges
+# (a system's gateways). One ACCEPT rule for the remote's pool, tagged, removed by stop:
+# what the remote host's own dockerd would have set up there.
+FW_TAG="multistack-remote-$NAME"
+fw_chain() { iptables -S DOCKER-USER >/dev/null 2>&1 && echo DOCKER-USER || echo FORWARD; }
+fw_open() {
+  command -v iptables >/dev/null || return 0
+  local chain
+  chain=$(fw_chain)
+  iptables -C "$chain" -s "$POOL" -d "$POOL" -m comment --comment "$FW_TAG" -j ACCEPT 2>/dev/null ||
+    iptables -I "$chain" 1 -s "$POOL" -d "$POOL" -m comment --comment "$FW_TAG" -j ACCEPT
+}
+fw_close() {
+  command -v iptables >/dev/null || return 0
+  local chain
+  for chain in DOCKER-USER FORWARD; do
+    while iptables -D "$chain" -s "$POOL" -d "$POOL" -m comment --comment "$FW_TAG" -j ACCEPT 2>/dev/null; do :; done
+  done
+}
+
 engine_ok() { timeout 10 docker -H "unix://$SOCK" info >/dev/null 2>&1; }
 ssh_port() { cat "$DIR/ssh_port" 2>/dev/null || true; }
 ssh_ok() {
@@ -127,6 +148,7 @@ start() {
     for ((i = 0; i < 20; i++)); do ssh_ok && break; sleep 0.5; done
     ssh_ok || { tail -n 20 "$DIR/sshd.log" >&2; die "sshd on 127.0.0.1:$port does not answer"; }
   fi
+  fw_open
   for image in $IMAGES; do
     if ! docker -H "unix://$SOCK" image inspect "$image" >/dev/null 2>&1; then
       docker image inspect "$image" >/dev/null 2>&1 || die "$image is not on the first engine (scripts/build-test-images.sh)"
@@ -146,6 +168,9 @@ stop() {
     stop_dockerd "$pid" "$STOP_WAIT"
   fi
   rm -f "$RUN/docker.pid" "$RUN/sshd.pid" "$SOCK"
+  # The exec root goes with the daemon (unless it is still running: then it is kept).
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || rm -rf "$RUN"
+  fw_close
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link set "$BRIDGE" down 2>/dev/null || true
     ip link delete "$BRIDGE" type bridge 2>/dev/null || true

@@ -47,7 +47,14 @@ from multistack.plan.gateway import COMMAND as GATEWAY_COMMAND
 from multistack.plan.gateway import CONFIG_TARGET as GATEWAY_CONFIG_TARGET
 from multistack.plan.gateway import check_forwards, haproxy_config, parse_forward
 from multistack.plan.render import GeneratedFile
-from multistack.plan.systems import MemberPlan, SystemPlan
+from multistack.plan.systems import (
+    MemberPlan,
+    SystemPlan,
+    check_volume_names,
+    member_basics,
+    member_namespace,
+    volume_names,
+)
 from multistack.model.stack import Stack
 from multistack.model.systems import (  # noqa: F401 - the generated files' names, for the tasks
     ENV_FILE,
@@ -61,6 +68,7 @@ from multistack.model.systems import (  # noqa: F401 - the generated files' name
     SystemPort,
     member_project,
     neighbours,
+    shown_name,
 )
 
 #: Label put on the shared network when multistack creates it; only such a network is removed on down.
@@ -82,7 +90,7 @@ def get_system(stack: Stack, name: str) -> System:
     systems = stack.systems
     if name not in systems:
         known = ", ".join(systems) or "none"
-        raise StackError(f"no system named {name!r} in {stack.path.name} (systems: {known})",
+        raise StackError(f"no system named {shown_name(name)!r} in {stack.path.name} (systems: {known})",
                          "`inv system.list` shows them; declare systems under `systems:` in stack.yaml")
     return systems[name]
 
@@ -100,6 +108,7 @@ def plan_system(stack: Stack, system: System) -> SystemPlan:
                              f"create {rel} or fix the path (relative to {stack.path.name})")
     base, networks = read_compose(stack, system.compose_files)
     _check_against_compose(stack, system, base, networks)
+    check_volume_names(stack)
     from multistack.plan.templating import render_string
 
     folder = system_dir(stack, system.name)
@@ -107,10 +116,8 @@ def plan_system(stack: Stack, system: System) -> SystemPlan:
     members = []
     for index, m in enumerate(system.members):
         project = project_name(stack, system.name, m.name)
-        ports = {p.name: p.port + m.slot * system.stride for p in system.ports}
-        container_ports = {p.name: p.container_port or ports[p.name] for p in system.ports}
-        variables = {"name": m.name, "callsign": m.callsign, "slot": m.slot, "index": index,
-                     "ports": ports, "container_ports": container_ports}
+        variables = member_basics(stack, system, m)  # what forward templates may use
+        ports, container_ports = variables["ports"], variables["container_ports"]
         forwards = []
         for i, text in enumerate(system.gateway.forward):
             at = f"{where}.gateway.forward[{i}]"
@@ -127,7 +134,7 @@ def plan_system(stack: Stack, system: System) -> SystemPlan:
         network_name = f"{project}_{system.project_network}"
         members.append(MemberPlan(m, index, project, folder / m.name, ports, container_ports, tuple(forwards),
                                   neighbours(system.topology.links, m.name, names), network_name,
-                                  tuple(sorted(base))))
+                                  tuple(sorted(base)), volume_names(stack, system, m)))
     plan = SystemPlan(stack, system, folder, tuple(members), base)
     if system.topology.port:
         for mp in plan.members:
@@ -215,6 +222,8 @@ def member_dict(plan: SystemPlan, mp: MemberPlan) -> dict[str, Any]:
         "ports": dict(mp.ports), "container_ports": dict(mp.container_ports),
         "vars": {**system.vars, **mp.member.vars}, "is_hub": plan.hub == mp.name,
         "listen_port": listen, "peer_names": list(mp.peers),
+        "namespace": member_namespace(plan.stack, system, mp.member),
+        "volume_names": dict(mp.volume_names),
     }
 
 
@@ -256,6 +265,9 @@ def member_env(plan: SystemPlan, mp: MemberPlan) -> list[tuple[str, str]]:
         "MULTISTACK_SLOT": str(mp.member.slot),
         "MULTISTACK_NETWORK": system.network,
     }
+    namespace = variables["namespace"]
+    if namespace is not None:
+        pairs["MULTISTACK_NAMESPACE"] = namespace
     for name, port in mp.ports.items():
         pairs[f"MULTISTACK_PORT_{name.upper()}"] = str(port)
     where = f"{plan.stack.path.name}: systems.{system.name}"
@@ -273,8 +285,12 @@ def _env_text(plan: SystemPlan, mp: MemberPlan) -> str:
     return rewrite_env("", ENV_FILE, (), member_env(plan, mp), header=header)
 
 
-def _compose_services(plan: SystemPlan, mp: MemberPlan) -> list[dict[str, Any]]:
-    """What ``docker-compose.member.yml`` says about each service, in name order."""
+def _compose_services(plan: SystemPlan, mp: MemberPlan, configs: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """What ``docker-compose.member.yml`` says about each service, in name order (``configs``: the
+    overlays as plan.configs.InlineConfig, carried in the file, not bind-mounted: a remote engine
+    has no .instances/)."""
+    from multistack.plan.configs import configs_hash
+
     system = plan.system
     host_ip = plan.stack.host_ip
     out = []
@@ -288,20 +304,38 @@ def _compose_services(plan: SystemPlan, mp: MemberPlan) -> list[dict[str, Any]]:
             "reset_ports": bool(spec.get("ports")) and not ports,
             "container_name": f"{container_name}-{mp.name}" if container_name else None,
             "env_file": str(mp.dir / ENV_FILE),
-            "binds": [(str(mp.dir / o.name), target) for o in system.overlays for svc, target in o.mounts if svc == name],
+            "configs": [(cfg.key, cfg.target) for cfg in configs if cfg.key.startswith(f"{name}/")],
+            "configs_hash": configs_hash(cfg for cfg in configs if cfg.key.startswith(f"{name}/")),
             "volumes": [(v.name, target) for v in system.volumes for svc, target in v.mounts if svc == name],
         })
     return out
 
 
-def render_member_compose(plan: SystemPlan, mp: MemberPlan) -> str:
+def _overlay_configs(plan: SystemPlan, mp: MemberPlan, standalone: bool) -> list[Any]:
+    """Each overlay mount as an inline config keyed ``<service>/<overlay>`` (one per mount)."""
+    from multistack.plan.configs import InlineConfig
+
+    texts = {o.name: render_overlay(plan, mp, o, standalone) for o in plan.system.overlays}
+    return [InlineConfig(f"{svc}/{o.name}", texts[o.name], target)
+            for o in plan.system.overlays for svc, target in o.mounts]
+
+
+def render_member_compose(plan: SystemPlan, mp: MemberPlan, standalone: bool = False) -> str:
+    from multistack.plan.configs import HASH_LABEL, InlineConfig, config_key
     from multistack.plan.templating import render_file
 
     from multistack.plan.subnets import member_subnets
 
     subnet = member_subnets(plan.stack).get((plan.system.name, mp.name))
-    variables = {**member_variables(plan, mp), "services": _compose_services(plan, mp),
-                 "volume_names": [v.name for v in plan.system.volumes],
+    configs = _overlay_configs(plan, mp, standalone)
+    services = _compose_services(plan, mp, configs)
+    keyed = {cfg.key: InlineConfig(config_key(cfg.key.replace("/", "_")), cfg.text, cfg.target) for cfg in configs}
+    for svc in services:
+        svc["configs"] = [(keyed[key].key, target) for key, target in svc["configs"]]
+    variables = {**member_variables(plan, mp), "services": services, "configs": list(keyed.values()),
+                 "configs_hash_label": HASH_LABEL,
+                 "volume_names": [{"key": v.name, "name": mp.volume_names[v.name] if v.docker_name else None}
+                                  for v in plan.system.volumes],
                  "networks": [{"name": plan.system.project_network, "subnet": str(subnet)}] if subnet else []}
     return render_file("system-member.yml.j2", variables)
 
@@ -309,12 +343,16 @@ def render_member_compose(plan: SystemPlan, mp: MemberPlan) -> str:
 def render_system_compose(plan: SystemPlan, mp: MemberPlan) -> str:
     from multistack.plan.templating import render_file
 
+    from multistack.plan.configs import HASH_LABEL, InlineConfig, config_key, configs_hash
+
     system = plan.system
     gw = system.gateway
+    config = InlineConfig(config_key(gw.service, GATEWAY_FILE), render_gateway(plan, mp), GATEWAY_CONFIG_TARGET)
     variables = {
         **member_variables(plan, mp),
         "gateway": {"service": gw.service, "image": gw.image, "pull_policy": gw.pull_policy,
-                    "command": list(GATEWAY_COMMAND), "config": str(mp.dir / GATEWAY_FILE),
+                    "command": list(GATEWAY_COMMAND), "config_key": config.key, "config_content": config.content,
+                    "hash_label": HASH_LABEL, "config_hash": configs_hash([config]),
                     "config_target": GATEWAY_CONFIG_TARGET, "forwards": [f.describe() for f in mp.forwards]},
         "project_network": system.project_network,
         "shared_services": list(system.shared_services),
@@ -345,8 +383,13 @@ def render_overlay(plan: SystemPlan, mp: MemberPlan, overlay: Overlay, standalon
 
 
 def render_overlays(plan: SystemPlan, standalone: bool) -> dict[str, GeneratedFile]:
-    return {f"{mp.name}/{o.name}": GeneratedFile(render_overlay(plan, mp, o, standalone))
-            for mp in plan.members for o in plan.system.overlays}
+    """The overlay files, and the member file that carries them (its configs: the same texts)."""
+    files = {f"{mp.name}/{o.name}": GeneratedFile(render_overlay(plan, mp, o, standalone))
+             for mp in plan.members for o in plan.system.overlays}
+    if plan.system.overlays:
+        files.update({f"{mp.name}/{MEMBER_FILE}": GeneratedFile(render_member_compose(plan, mp, standalone))
+                      for mp in plan.members})
+    return files
 
 
 def render_system(plan: SystemPlan) -> dict[str, GeneratedFile]:
@@ -438,6 +481,58 @@ def up_argv(plan: SystemPlan, mp: MemberPlan, compose: Sequence[str] = DEFAULT_C
 def down_argv(plan: SystemPlan, mp: MemberPlan, compose: Sequence[str] = DEFAULT_COMPOSE,
               volumes: bool = False) -> list[str]:
     return member_compose(plan, mp, compose).down(volumes=volumes)
+
+
+def logs_argv(plan: SystemPlan, mp: MemberPlan, compose: Sequence[str] = DEFAULT_COMPOSE, follow: bool = False,
+              tail: int | None = None, with_files: bool = True) -> list[str]:
+    """``logs`` of every service of the member (its gateway too); without its files (never up), by project name."""
+    if not with_files:
+        return ComposeProject(mp.project_name, cli=ComposeCli(tuple(compose))).logs(follow=follow, tail=tail)
+    return member_compose(plan, mp, compose).logs(follow=follow, tail=tail)
+
+
+def restart_argv(plan: SystemPlan, mp: MemberPlan, compose: Sequence[str] = DEFAULT_COMPOSE) -> list[str]:
+    return member_compose(plan, mp, compose).restart()
+
+
+def exec_argv(plan: SystemPlan, mp: MemberPlan, service: str, command: Sequence[str],
+              compose: Sequence[str] = DEFAULT_COMPOSE) -> list[str]:
+    return member_compose(plan, mp, compose).exec(service, command)
+
+
+def exec_service(plan: SystemPlan, service: str | None) -> str:
+    """The service ``system.exec`` runs in: ``--service``, else the only one, else the first shared one."""
+    system = plan.system
+    services = sorted(plan.base)
+    if service is not None:
+        if service not in (*services, system.gateway.service):
+            raise StackError(f"system {system.name} has no service {service!r}",
+                             f"use one of: {', '.join([*services, system.gateway.service])}")
+        return service
+    if len(services) == 1:
+        return services[0]
+    if system.shared_services:
+        return system.shared_services[0]
+    raise StackError(f"which service of system {system.name}? its members run {', '.join(services)}",
+                     f"name it: --service {services[0]}")
+
+
+def parse_logs(text: str, project: str) -> list[dict[str, str]]:
+    """``docker compose logs --no-color`` lines, ``node-1  | text``, as ``{service, container, text}``.
+
+    The prefix is ``<service>-<index>`` (or, in older Compose versions, the container's
+    full name ``<project>-<service>-<index>``); a line without the ``" | "`` separator
+    belongs to no container and keeps its text.
+    """
+    lines = []
+    for raw in text.splitlines():
+        head, sep, rest = raw.partition(" | ")
+        container = head.strip() if sep else ""
+        service = container.removeprefix(f"{project}-")
+        stem, _, index = service.rpartition("-")
+        lines.append({"service": stem if stem and index.isdigit() else service, "container": container,
+                      "text": rest if sep else raw})
+    return lines
 
 
 def down_project_argv(project: str, compose: Sequence[str] = DEFAULT_COMPOSE, volumes: bool = False) -> list[str]:

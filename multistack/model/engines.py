@@ -7,13 +7,19 @@ so an engine here is only a name for one of those plus the instance numbers
     engines:
       local: {slots: 0-4}                                   # the default engine
       big: {context: bigbox, host: bigbox.lan, slots: 5-9}  # `docker --context bigbox ...`
-      ci: {docker_host: "ssh://dev@ci.lan", slots: [10, 11]}  # `docker --host ssh://... ...`
+      ci: {docker_host: "ssh://dev@ci.lan", slots: [10, 11]}  # over SSH: one forwarded socket
 
 Without the section every instance is on the default engine (no flag at all,
 exactly as before). An engine without ``slots`` takes every instance the others
 do not list; without one, unlisted instances stay on the default engine
 (``local``). Every compose and docker command of instance N gets its engine's
 flag, so ``inv --dry`` shows where it runs. PM2 apps always run on this machine.
+
+An SSH engine (``docker_host: ssh://...``, or a context whose endpoint is one) is
+reached through one SSH connection the tool opens and keeps (``io/ssh.py``): its
+commands then say ``--host unix://<forwarded socket>`` (:attr:`Engine.tunnel`), so
+compose's many connections share one SSH connection (sshd's ``MaxSessions`` never
+counts them). ``ssh_key`` and ``known_hosts`` are handed to that ``ssh``.
 """
 from __future__ import annotations
 
@@ -29,7 +35,8 @@ LOCAL = "local"
 #: Where a remote engine publishes ports unless its ``host_ip`` says otherwise: 127.0.0.1
 #: there would be unreachable from here.
 REMOTE_HOST_IP = "0.0.0.0"
-ENGINE_KEYS = ("context", "docker_host", "host", "host_ip", "slots")
+ENGINE_KEYS = ("context", "docker_host", "host", "host_ip", "slots", "ssh_key", "known_hosts")
+SSH_SCHEME = "ssh://"
 
 
 @dataclass(frozen=True)
@@ -42,14 +49,26 @@ class Engine:
     host: str = "localhost"  # how this machine reaches its published ports (URLs, env)
     host_ip: str = "127.0.0.1"  # where it publishes them
     slots: tuple[int, ...] = ()
+    ssh_key: str | None = None  # an SSH engine's identity file (ssh -i), as written in stack.yaml
+    known_hosts: str | None = None  # its known_hosts file (UserKnownHostsFile), as written
+    #: The local unix socket forwarded to an SSH engine's docker socket, once io/ssh.py opened it
+    #: (set by act/engines.py for this run, never written in stack.yaml).
+    tunnel: str | None = None
 
     @property
     def local(self) -> bool:
         """The default engine: no flag, its ports are this machine's."""
         return self.context is None and self.docker_host is None
 
+    @property
+    def ssh(self) -> bool:
+        """Whether ``docker_host`` is an ``ssh://`` URL (a context's endpoint is only known by asking docker)."""
+        return bool(self.docker_host and self.docker_host.startswith(SSH_SCHEME))
+
     def flags(self) -> tuple[str, ...]:
         """The global docker flags that select this engine (none for the default one)."""
+        if self.tunnel:
+            return ("--host", f"unix://{self.tunnel}")
         if self.context:
             return ("--context", self.context)
         if self.docker_host:
@@ -59,11 +78,12 @@ class Engine:
     def describe(self) -> str:
         where = (f"context {self.context}" if self.context else f"docker host {self.docker_host}"
                  if self.docker_host else "the default docker engine")
-        return f"{self.name} ({where}, host {self.host})"
+        over = ", over SSH" if self.ssh or self.tunnel else ""
+        return f"{self.name} ({where}{over}, host {self.host})"
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "context": self.context, "docker_host": self.docker_host,
-                "host": self.host, "host_ip": self.host_ip}
+                "host": self.host, "host_ip": self.host_ip, "ssh": self.ssh}
 
 
 def parse_engines(raw: Any, file: str, instances: range, host_ip: str) -> tuple[Engine, ...]:
@@ -103,7 +123,8 @@ def parse_engines(raw: Any, file: str, instances: range, host_ip: str) -> tuple[
     engines = []
     for engine, slots in parsed:
         held = unlisted if slots is None else tuple(sorted(slots))
-        engines.append(Engine(engine.name, engine.context, engine.docker_host, engine.host, engine.host_ip, held))
+        engines.append(Engine(engine.name, engine.context, engine.docker_host, engine.host, engine.host_ip, held,
+                              engine.ssh_key, engine.known_hosts))
     if unlisted and rest is None:
         if any(e.name == LOCAL for e in engines):
             top.fail(f"instances {format_ranges(unlisted)} are on no engine", None,
@@ -130,8 +151,12 @@ def _engine(node: Node, name: str, instances: range, host_ip: str) -> tuple[Engi
     remote = bool(context or docker_host)
     own_ip = node.string("host_ip") or (REMOTE_HOST_IP if remote else host_ip)
     slots = _slots(node, instances) if "slots" in node.data else None
+    ssh_key, known_hosts = node.string("ssh_key"), node.string("known_hosts")
+    if (ssh_key or known_hosts) and not (context or (docker_host or "").startswith(SSH_SCHEME)):
+        node.fail("`ssh_key` and `known_hosts` are for an SSH engine", "ssh_key" if ssh_key else "known_hosts",
+                  "use them with docker_host: ssh://user@host or an SSH context")
     node.done()
-    return Engine(name, context, docker_host, host, own_ip), slots
+    return Engine(name, context, docker_host, host, own_ip, (), ssh_key, known_hosts), slots
 
 
 def _url_host(docker_host: str) -> str | None:

@@ -85,6 +85,8 @@ class ComposeCli:
         plugin = tool.compose_plugin if tool is not None else True
         if engine is None:
             return cls(command, plugin)
+        if engine.tunnel:  # an SSH engine through its forwarded socket (io/ssh.py): one SSH connection
+            return cls(command, plugin, None, f"unix://{engine.tunnel}")
         return cls(command, plugin, engine.context, engine.docker_host)
 
     def engine_flags(self) -> tuple[str, ...]:
@@ -267,6 +269,10 @@ class DockerCli:
     def volumes_of(self, project: str) -> list[str]:
         return self.args("volume", "ls", "--filter", f"label={PROJECT_LABEL}={project}", "--format", "{{.Name}}")
 
+    def owners_of(self, kind: str) -> list[str]:
+        """Every ``network`` or ``volume`` with its compose project label: ``NAME PROJECT`` a line."""
+        return self.args(kind, "ls", "--format", '{{.Name}} {{.Label "com.docker.compose.project"}}')
+
     def volume_rm(self, names: Sequence[str]) -> list[str]:
         return self.args("volume", "rm", *names)
 
@@ -278,6 +284,36 @@ class DockerCli:
 
     def network_rm(self, network: str) -> list[str]:
         return self.args("network", "rm", network)
+
+    # ---- clone and reset (act/clone.py)
+
+    def volume_create(self, name: str, labels: Sequence[tuple[str, str]], driver: str = "local") -> list[str]:
+        """A volume carrying compose's labels for its project, so ``up`` adopts it and ``down -v`` removes it."""
+        argv = ["volume", "create", "--driver", driver]
+        for key, value in labels:
+            argv += ["--label", f"{key}={value}"]
+        return self.args(*argv, name)
+
+    def stop_containers(self, names: Sequence[str]) -> list[str]:
+        """``docker stop``: each container's own stop signal (compose's ``stop_signal``), kept for ``start``."""
+        return self.args("stop", *names)
+
+    def start_containers(self, names: Sequence[str]) -> list[str]:
+        return self.args("start", *names)
+
+    def image_names(self) -> list[str]:
+        """Every image on the engine as ``REPOSITORY:TAG``, one a line: one query for every candidate."""
+        return self.args("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+
+    def run_helper(self, image: str, mounts: Sequence[tuple[str, str, bool]], script: str,
+                   label: str) -> list[str]:
+        """A throwaway root container of ``image`` (never pulled, no network) running ``sh -c script``
+        with the volumes ``(volume, path, read_only)`` mounted; ``label`` (``key=value``) names its purpose."""
+        argv = ["run", "--rm", "--pull", "never", "--network", "none", "--user", "0:0", "--label", label,
+                "--entrypoint", "sh"]
+        for volume, path, read_only in mounts:
+            argv += ["--volume", f"{volume}:{path}{':ro' if read_only else ''}"]
+        return self.args(*argv, image, "-c", script)
 
 
 def docker_of(docker: str | Sequence[str]) -> DockerCli:

@@ -72,7 +72,7 @@ def test_refusals_name_the_key_and_the_fix(make_stack: Callable[..., Path], sect
 
 def test_a_docker_host_url_gives_the_host_and_the_rest_stays_local(make_stack: Callable[..., Path]) -> None:
     assert engines_of(make_stack, "engines:\n  big: {docker_host: 'ssh://dev@ci.lan', slots: [5, 6-7, 6]}\n") == [
-        ("big", (5, 6, 7), "ci.lan", "0.0.0.0", "big (docker host ssh://dev@ci.lan, host ci.lan)"),
+        ("big", (5, 6, 7), "ci.lan", "0.0.0.0", "big (docker host ssh://dev@ci.lan, over SSH, host ci.lan)"),
         ("local", (0, 1, 2, 3, 4, 8, 9), "localhost", "127.0.0.1", "local (the default docker engine, host localhost)"),
     ]
 
@@ -98,14 +98,14 @@ def test_the_default_engine_keeps_the_stacks_host_ip(make_stack: Callable[..., P
     assert (local.name, local.host_ip, local.flags(), local.local) == ("local", "127.0.0.2", (), True)
     assert (big.flags(), big.local, big.slots) == (("--context", "bigbox"), False, (5, 6, 7, 8, 9))
     assert big.to_json() == {"name": "big", "context": "bigbox", "docker_host": None, "host": "b.lan",
-                             "host_ip": "0.0.0.0"}
+                             "host_ip": "0.0.0.0", "ssh": False}
 
 
 def test_without_the_section_one_default_engine_holds_everything(make_stack: Callable[..., Path]) -> None:
     [engine] = load_stack(make_stack(BASE)).engines
     assert engine == engine.__class__("local", host_ip="127.0.0.1", slots=tuple(range(10)))
     assert engine.to_json() == {"name": "local", "context": None, "docker_host": None, "host": "localhost",
-                                "host_ip": "127.0.0.1"}
+                                "host_ip": "127.0.0.1", "ssh": False}
     assert engine.describe() == "local (the default docker engine, host localhost)"
 
 

@@ -69,6 +69,7 @@ def static_checks(stack: Stack, settings: DoctorSettings, base: View, view_n: Vi
     findings += _env_files(stack, view_n, kind)
     bind_findings, bind_files = _bind_mounts(stack, settings, view_n, kind)
     findings += bind_findings
+    findings += _remote_binds(stack, view_n, n)
     net_findings, per_instance, shared, external = _networks(view_n, view_m)
     findings += net_findings
     findings += _volumes(view_n, view_m)
@@ -263,6 +264,31 @@ def _bind_mounts(stack: Stack, settings: DoctorSettings, view: View, kind: PathK
                                 f"{rel} does not exist: multistack creates it as {how} before `up` "
                                 "(declared in doctor.bind_files)", "nothing to do"))
     return findings, files
+
+
+def _remote_binds(stack: Stack, view: View, n: int) -> list[Finding]:
+    """Instance ``n`` on another engine: each bind mount names a path of *that* machine, where this
+    checkout (and ``.instances/``) is not, so Docker makes an empty directory there
+    (docker/compose#8484; docs/engines.md "Files on a remote engine")."""
+    engine = stack.engine_for(n)
+    if engine.local:
+        return []
+    out = []
+    for name, svc in view.services.items():
+        for item in svc.volumes:
+            value = item.value
+            value = {**value, "source": view.text(value.get("source") or "")} if isinstance(value, dict) \
+                else view.text(value)
+            bind = _bind_source(value)
+            if bind is None or not bind[0].startswith((".", "/", "~")):
+                continue
+            shown = shown_path(_resolve(view, bind[0]), stack.root)
+            out.append(Finding(
+                "warning", "bind-mount", item.file, item.key,
+                f"bind mount of {shown} ({name}): instance {n} runs on engine {engine.name}, where the path "
+                "is looked up on that engine's machine (an empty directory if it is not there)",
+                "put the file in the image, in a named volume, or in a compose `configs:` entry with `content:`"))
+    return out
 
 
 def _external_name(name: str, spec: Mapping[str, Any], view: View) -> str | None:
