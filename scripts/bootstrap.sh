@@ -19,7 +19,7 @@ if [[ ! -x $VENV/bin/python ]]; then
     "$PYTHON" -m venv "$VENV"
   fi
 fi
-if ! "$VENV/bin/python" -c "import multistack, pytest, hypothesis, jsonschema, compose, importlinter, rich, psycopg, redis, paho.mqtt" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import multistack, pytest, hypothesis, jsonschema, compose, importlinter, rich, textual, psycopg, redis, paho.mqtt" 2>/dev/null; then
   log "installing multistack, its test tools and the demo's client libraries into $VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$REPO[test,demo]"
 fi

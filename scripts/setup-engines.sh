@@ -19,7 +19,9 @@ DOCKERD_LOG=${MULTISTACK_DOCKERD_LOG:-/var/log/multistack-dockerd.log}
 DOCKERD_PIDFILE=/var/run/multistack-dockerd.pid # also read by stop-engines.sh
 DOCKERD_WAIT=60                                 # seconds
 PACKAGES=(docker.io busybox-static haproxy postgresql graphviz iproute2 procps psmisc lsof
-  mmdebstrap postgresql-client redis-tools mosquitto-clients) # the demo image and its e2e test
+  mmdebstrap postgresql-client redis-tools mosquitto-clients # the demo image and its e2e test
+  tmux # the dashboard's e2e test drives `inv dev.watch` in a real terminal
+  openssh-server openssh-client) # tests/e2e/test_remote.py: the remote-like engine's sshd (scripts/remote-engine.sh)
 
 log() { echo "setup-engines: $*" >&2; }
 die() { log "error: $*"; exit 1; }

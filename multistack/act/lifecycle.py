@@ -19,38 +19,42 @@ from invoke.exceptions import UnexpectedExit
 from multistack.plan.compose import ComposeProject, DockerCli
 from multistack.plan import pm2
 from multistack.io import pm2home
-from multistack.io.tools import Engines, detect, engine_problem, engine_unreachable, last_line
+from multistack.io.tools import Engines, detect, engine_problem, engine_unreachable
 from multistack.errors import CommandFailed, ConflictError, EngineError, StackError
 from multistack.act.shared import instance_plan
 from multistack.act.networks import check_subnets
 from multistack.plan.instance import Instance
-from multistack.plan.masking import mask_text
+from multistack.plan.masking import mask_json, mask_text
 from multistack.plan.render import GeneratedFile
 from multistack.act.options import DevCommand, Options
 from multistack.act.parallel import fan_out, finish
+from multistack.act.observe import ask_engines, namespace_of, pm2_apps
 from multistack.model.engines import Engine
 from multistack.model.names import is_number
 from multistack.io.paths import instance_folder, os_failure
 from multistack.io.shell import assume_yes, for_real, guard, probe, query, run, start as start_command, workers
 from multistack.model.stack import Stack
-from multistack.io.status import InstanceState, collect, held_services, parse_containers, parse_jlist, render_state
+from multistack.io.status import InstanceState, collect, held_services, parse_jlist, render_state
+from multistack.act.options import ACTIONS, ALL_ACTIONS, DEFAULT_ACTION  # noqa: F401  (cli/words.py imports them here)
 
-#: What ``inv dev [N] [ACTION]`` can do (multistack.cli.words reads the words).
-ACTIONS = ("start", "stop", "restart", "status", "logs", "clean", "info", "ports", "init", "project-name", "clone",
-           "reset")
-ALL_ACTIONS = ("stop", "status", "logs", "clean")  # actions that accept --all
-DEFAULT_ACTION = "start"
 #: An instance's generated files in memory, by name (multistack.plan.render).
 Rendered = dict[str, GeneratedFile]
 READ_ACTIONS = ("info", "ports", "project-name", "status", "logs")
 
 
 def dispatch(c: Context, stack: Stack, command: DevCommand, **options: Any) -> None:
+    from multistack.act.engines import reached_for
+
     opts = Options(**options)
+    stack = reached_for(c, stack, command.action, command.instance)  # SSH engines: their one connection, opened now
     if command.all_instances:
         ALL_HANDLERS[command.action](c, stack, opts)
         return
     assert command.instance is not None
+    from multistack.act import claims  # this checkout's claim: a first start claims, another's N warns
+
+    command = claims.settle(c, stack, command, opts, lambda: query_engines(
+        c, stack, _engines(c, stack, engine=False, compose_cli=False))[0])
     inst = instance_plan(stack, command.instance, opts.mode)
     if command.action in ("init", "start", "restart", "info", "clone"):
         from multistack.plan.namespaces import check_stack
@@ -184,54 +188,16 @@ def query_engines(c: Context, stack: Stack, engines: Engines, instances: set[int
 
     ``on``: the engines to ask (default: all of the stack's). An engine that does not
     answer is returned by name with its error, and the instances placed on it say so
-    (``engine_error``); the others are complete.
+    (``engine_error``); the others are complete. The queries are act/observe.py's, which
+    the dashboard asks too.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    containers: list[dict[str, str]] = []
-    processes: list[dict[str, Any]] = []
-    unreachable: dict[str, EngineError] = {}
-    if stack.compose_files:
-        asked = list(on) if on is not None else list(stack.engines)
-
-        def ask(engine: Engine) -> tuple[Engine, Any]:
-            return engine, probe(c, DockerCli.on(engine, engines.docker).ps_all())
-
-        threads = workers(c, min(8, len(asked)))  # --dry: one, the commands in a stable order
-        if threads <= 1:
-            answers = [ask(e) for e in asked]
-        else:
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                answers = list(pool.map(ask, asked))
-        for engine, result in answers:
-            if result.ok:
-                containers += parse_containers(result.stdout)
-            else:
-                unreachable[engine.name] = _unreachable(stack, engine, last_line(result.stderr))
-    if stack.apps:
-        processes = pm2_apps(c, engines)
-    states = collect(stack, containers, processes, instances, namespace_of=_namespace_of(stack))
+    asked = (list(on) if on is not None else list(stack.engines)) if stack.compose_files else []
+    observed = ask_engines(c, engines, asked, apps=bool(stack.apps))
+    by_name = {engine.name: engine for engine in asked}
+    unreachable = {name: _unreachable(stack, by_name[name], why) for name, why in observed.unreachable.items()}
+    states = collect(stack, observed.containers, observed.processes, instances, namespace_of=namespace_of(stack))
     _annotate(stack, states, unreachable)
     return states, unreachable
-
-
-def pm2_apps(c: Context, engines: Engines) -> list[dict[str, Any]]:
-    """Every app of this PM2_HOME's daemon (``pm2 jlist``); no daemon running: none, and none started
-    (``pm2 jlist`` spawns one). ``--dry``: the query is shown."""
-    if not for_real(c, pm2home.daemon_running, dry=lambda: True):
-        return []
-    result = probe(c, pm2.jlist(engines.pm2))
-    return parse_jlist(result.stdout) if result.ok else []
-
-
-def _namespace_of(stack: Stack) -> Any:
-    """The PM2 namespace multistack's own ecosystem gives instance n (a stack's own template may set
-    another: then names alone select)."""
-    if stack.ecosystem_template is not None:
-        return None
-    from multistack.plan.namespaces import instance_names
-
-    return lambda n: instance_names(stack, n)[0]
 
 
 def declared_of(stack: Stack) -> Any:
@@ -303,6 +269,7 @@ def _project(engines: Engines, inst: Instance, with_files: bool = True) -> Compo
 
 def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
     """Every host port the instance will publish is free, except those it already holds itself."""
+    from multistack.act.router import check_port as check_router_port
     from multistack.io.hostports import taken_ports
 
     stack = inst.stack
@@ -317,6 +284,7 @@ def preflight_ports(inst: Instance, state: InstanceState | None) -> None:
     if taken:
         raise ConflictError(f"instance {inst.n} cannot start: " + "; ".join(t.describe() for t in taken),
                             "stop what holds the port, or use another instance number")
+    check_router_port(inst)  # router: its own port, unless the router holds it (act/router.py)
 
 
 #: How long ``wait_for_apps`` waits by default; ``start`` passes what is left of its one bound
@@ -378,6 +346,7 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
     """
     from multistack.act.generate import stale_inputs
     from multistack.act.progress import Deadline
+    from multistack.act.router import sync_routes
     from multistack.io.compose_files import read_stack_files
 
     stack = inst.stack
@@ -390,6 +359,7 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
     declared = _declared_services(sources.compose) if stack.compose_files and inst.mode != "shared" else []
     if stale == set() and state is not None and inst.mode != "shared" and _is_up(inst, state, declared):
         print(f"instance {inst.n} is running and unchanged: left alone", file=out or sys.stdout)
+        sync_routes(c, inst, engines, serving=True, out=out, err=err)
         print(_ports_table(inst), file=out or sys.stdout)
         return
     from multistack.act.doctor import create_bind_files, preflight
@@ -422,6 +392,7 @@ def start(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
             raise
         done = _roll_back(c, inst, engines, had_daemon)
         raise type(exc)(f"{exc.message}; {done}", exc.hint) from None
+    sync_routes(c, inst, engines, serving=True, out=out, err=err)
     print(_ports_table(inst), file=out or sys.stdout)
 
 
@@ -612,6 +583,9 @@ def stop(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
               file=out or sys.stdout)
     elif stack.compose_files:
         run(c, _down(inst, engines, volumes=False), **streams)
+    from multistack.act.router import sync_routes
+
+    sync_routes(c, inst, engines, serving=False, out=out, err=err)
 
 
 def _on_present_apps(c: Context, inst: Instance, engines: Engines, present: list[str] | None,
@@ -634,7 +608,7 @@ def _present_apps(c: Context, inst: Instance, engines: Engines) -> list[str]:
 
 def _known_apps(c: Context, inst: Instance, engines: Engines) -> list[str]:
     """The instance's own apps PM2 has: its exact names (in its namespace), nothing of another stack."""
-    states = collect(inst.stack, [], pm2_apps(c, engines), namespace_of=_namespace_of(inst.stack))
+    states = collect(inst.stack, [], pm2_apps(c, engines), namespace_of=namespace_of(inst.stack))
     names = {a.name for a in states[inst.n].apps} if inst.n in states else set()
     return [name for name in inst.app_names if name in names]
 
@@ -661,7 +635,7 @@ def status(c: Context, inst: Instance, opts: Options) -> None:
 def _print_status(c: Context, inst: Instance, engines: Engines, opts: Options) -> None:
     state = query_state(c, inst.stack, engines, {inst.n}, **_only(inst))[inst.n]
     _declare(inst.stack, {inst.n: state})
-    print(mask_text(json.dumps([state.to_json()], indent=2) if opts.json else render_state(state)))
+    print(json.dumps(mask_json([state.to_json()]), indent=2) if opts.json else mask_text(render_state(state)))
     _exit_unless_healthy([state])
 
 
@@ -688,14 +662,18 @@ def logs(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, e
     stack = inst.stack
     engines = _engines(c, stack, engine=False)
     streams = _streams(out, err)
+    # `pm2 logs` spawns a daemon just to show nothing when none runs: then no app has logs to show.
+    apps = bool(stack.apps) and for_real(c, pm2home.daemon_running, dry=lambda: True)
+    if stack.apps and not apps:
+        print(f"instance {inst.n}: no PM2 daemon running, so no app logs", file=err or sys.stderr)
     background = None
     if stack.compose_files:
         argv = _project(engines, inst).logs(follow=opts.follow, tail=opts.tail)
-        if opts.follow and stack.apps:
+        if opts.follow and apps:
             background = start_command(c, argv, warn=True, **streams)
         else:
             run(c, argv, warn=True, **streams)
-    if stack.apps:
+    if apps:
         try:
             run(c, pm2.logs(inst, engines.pm2, follow=opts.follow, tail=opts.tail), warn=True, **streams)
         finally:
@@ -762,6 +740,9 @@ def clean(c: Context, inst: Instance, opts: Options, out: TextIO | None = None, 
         if not (inst.dir / "docker-compose.override.yml").is_file():
             _remove_labelled_volumes(c, inst, engines, streams)
     for_real(c, lambda: _remove_folder(inst, out), dry=lambda: print(f"would remove {inst.dir}", file=out or sys.stdout))
+    from multistack.act.router import sync_routes
+
+    sync_routes(c, inst, engines, serving=False, out=out, err=err)
 
 
 def _remove_folder(inst: Instance, out: TextIO | None) -> None:
@@ -806,13 +787,13 @@ def _project_name(c: Context, inst: Instance, opts: Options) -> None:
 def _clone(c: Context, inst: Instance, opts: Options) -> None:
     from multistack.act import clone
 
-    clone.clone(c, inst, opts)
+    clone.clone(c, inst, opts, clone.Lifecycle(query_state, stop, start, ensure_generated))
 
 
 def _reset(c: Context, inst: Instance, opts: Options) -> None:
     from multistack.act import clone
 
-    clone.reset(c, inst, opts)
+    clone.reset(c, inst, opts, clone.Lifecycle(query_state, stop, start, ensure_generated))
 
 
 HANDLERS = {
@@ -908,7 +889,7 @@ def _print_status_all(c: Context, stack: Stack, engines: Engines, opts: Options)
     _declare(stack, full)
     ordered = [full[n] for n in sorted(full)]
     if opts.json:
-        print(mask_text(json.dumps([s.to_json() for s in ordered], indent=2)))
+        print(json.dumps(mask_json([s.to_json() for s in ordered]), indent=2))
     else:
         print(mask_text("\n\n".join(render_state(s) for s in ordered)) if ordered else "no instances")
     if unreachable:  # after the answers of the others; exit 3

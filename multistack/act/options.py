@@ -5,7 +5,14 @@ importing :mod:`multistack.act.lifecycle`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+#: What ``inv dev [N] [ACTION]`` can do (multistack.cli.words reads the words). Here, not in
+#: act/lifecycle.py, so that tab completion (cli/completion.py) offers them without importing the actions.
+ACTIONS = ("start", "stop", "restart", "status", "logs", "clean", "info", "ports", "init", "project-name", "clone",
+           "reset")
+ALL_ACTIONS = ("stop", "status", "logs", "clean")  # actions that accept --all
+DEFAULT_ACTION = "start"
 
 
 @dataclass(frozen=True)
@@ -15,6 +22,8 @@ class DevCommand:
     action: str
     instance: int | None  # None with all_instances
     all_instances: bool = False
+    #: Where the number came from (cli/words.py): given, env, claim, default-file or first (act/claims.py).
+    source: str = field(default="given", compare=False)
 
 
 @dataclass

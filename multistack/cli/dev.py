@@ -1,8 +1,9 @@
 """Instances: `inv dev [N] [ACTION] [--all]`, e.g. `inv dev 1 start`, `inv dev stop --all`.
 
 ACTION is one of start (the default), stop, restart, status, logs, clean,
-info, ports, init, project-name, clone (``--from M``), reset. N defaults to the workspace default
-(`inv dev.use N`, or $MULTISTACK_INSTANCE), else the first instance.
+info, ports, init, project-name, clone (``--from M``), reset. N defaults to $MULTISTACK_INSTANCE,
+else this checkout's claim (`inv dev.claim`, docs/worktrees.md), else the workspace default
+(`inv dev.use N`), else the first instance.
 stop, status, logs and clean take `--all` (or the word `all`).
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ HELP = {
     "arg": "instance number and/or action, given positionally: `inv dev 1 start`",
     "all": "act on every instance that exists (stop, status, logs, clean)",
     "json": "print JSON (info, ports, status)",
-    "force": "overwrite generated files edited by hand, keeping them as .bak (init, start)",
+    "force": "overwrite generated files edited by hand, keeping them as .bak (init, start); act on an instance "
+             "another checkout claimed (start, restart, clean, clone, reset: docs/worktrees.md)",
     "yes": "clean without asking",
     "follow": "keep streaming logs",
     "tail": "number of log lines to show per service (logs)",

@@ -36,8 +36,13 @@ def doctor_(c: Context, arg: list[str] | None = None, json: bool = False) -> Non
     if len(words) > 1:
         raise StackError(f"too many arguments: {' '.join(words)}", "use `inv doctor [N]`, e.g. `inv doctor 1`")
     n = parse_instance_number(words[0], stack) if words else None
+    if n is not None:  # instance N's engine is asked: an SSH engine's connection first (act/engines.py)
+        from multistack.act.engines import reached_for
+
+        stack = reached_for(c, stack, "doctor", n)
     report = run_doctor(c, stack, n)
-    print(mask_text(jsonlib.dumps(mask_json(report.to_json()), indent=2) if json else render_report(report)))
+    # JSON is masked as data (mask_json): mask_text over JSON text would read `"key": "services.x"` as a secret field.
+    print(jsonlib.dumps(mask_json(report.to_json()), indent=2) if json else mask_text(render_report(report)))
     errors = report.count("error")
     if errors:
         first = next(f for f in report.findings if f.severity == "error")

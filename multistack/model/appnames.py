@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Sequence
+from typing import Container, Sequence
 
 from multistack.errors import StackError
 
@@ -101,12 +101,18 @@ def name_regex(pattern: str, project: str, apps: Sequence[str]) -> re.Pattern[st
     return re.compile("".join(parts))
 
 
-def parse_name(pattern: str, project: str, apps: Sequence[str], name: str) -> tuple[str, int] | None:
-    """``(app, n)`` when ``name`` is one of this stack's app names, else None (exact: formatted back)."""
-    if not apps:
-        return None
-    match = name_regex(pattern, project, apps).fullmatch(name)
-    if not match:
-        return None
-    app, n = match.group("app"), int(match.group("n"))
-    return (app, n) if format_name(pattern, project, app, n) == name else None
+def parse_name(pattern: str, project: str, apps: Sequence[str], name: str,
+               instances: Container[int] | None = None) -> tuple[str, int] | None:
+    """``(app, n)`` when ``name`` is one of this stack's app names, else None (exact: formatted back).
+
+    With ``instances``, a reading whose n is in the range comes first: under ``{app}{n}`` over 10-19,
+    ``a12`` is app ``a`` of 12, not app ``a1`` of 2 (the load check made sure only one reading is in
+    range). Without one in range (an app left from a wider range), the longest app's reading.
+    """
+    readings = []
+    for app in sorted(apps, key=len, reverse=True):  # the longest app first, as the one regex did
+        match = name_regex(pattern, project, [app]).fullmatch(name)
+        if match and format_name(pattern, project, app, int(match.group("n"))) == name:
+            readings.append((app, int(match.group("n"))))
+    in_range = [r for r in readings if instances is not None and r[1] in instances]
+    return (in_range or readings or [None])[0]

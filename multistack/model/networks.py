@@ -78,7 +78,11 @@ def check_capacity(pool: NetworkPool, instances: int, per_instance: int, node: N
     if needed <= pool.capacity:
         return
     bits = (needed - 1).bit_length()  # subnet bits that hold `needed` subnets
-    fix = (f"give a bigger pool (a /{max(pool.size - bits, 8)} holds {2 ** bits} /{pool.size}s), smaller subnets "
+    prefix = max(pool.size - bits, 8)  # no IPv4 pool is bigger than a /8 here
+    bigger = f"a /{prefix} holds {2 ** (pool.size - prefix)} /{pool.size}s"
+    if pool.size - bits < 8:
+        bigger = "even " + bigger.replace(" holds ", " holds only ")
+    fix = (f"give a bigger pool ({bigger}), smaller subnets "
            f"(size: {min(pool.pool.prefixlen + bits, 30)}), or fewer instances")
     message = (f"pool {pool.pool} holds {pool.capacity} /{pool.size} subnet(s), but {instances} instance(s) x "
                f"{per_instance} network(s)" + (f" + {extra} for systems" if extra else "") + f" need {needed}")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from multistack.errors import StackError
 from multistack.model.appnames import DEFAULT_APP_NAME, check_pattern, format_name, parse_name
+from multistack.model.clone import CloneSettings, parse_clone
 from multistack.model.doctor import DoctorSettings, parse_doctor
 from multistack.model.engines import LOCAL, Engine, parse_engines
 from multistack.model.names import ENV_KEY_RE, NAME_RE, PROJECT_RE, SERVICE_RE, parse_range
@@ -26,6 +27,7 @@ from multistack.model.networks import NetworkPool, parse_networks
 from multistack.model.portplan import check_ports
 from multistack.model.provision import DEFAULT_MODE, Step, parse_mode, parse_steps
 from multistack.model.reader import Node, kind
+from multistack.model.router import RouterSettings, parse_router
 from multistack.model.start import StartSettings, parse_start
 from multistack.model.usertext import decode_user_text
 from multistack.model.yamldoc import load_yaml
@@ -39,7 +41,8 @@ STACK_FILE_VAR = "MULTISTACK_FILE"
 DEFAULT_STACK_FILE = "stack.yaml"
 
 #: Top-level sections parsed by their own modules (see :func:`parse_stack`).
-SECTIONS = ("mesh", "systems", "engines", "provision", "mode", "namespaces", "doctor", "start", "networks")
+SECTIONS = ("mesh", "systems", "engines", "provision", "mode", "namespaces", "doctor", "start", "networks",
+            "router", "clone")
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ class Stack:
     doctor: DoctorSettings = DoctorSettings()  # ``doctor:``: files to pre-create, checks to ignore
     start: StartSettings = StartSettings()  # ``start:``: the bound on a start's waiting
     networks: NetworkPool | None = None  # ``networks:``: the subnet pool; None: Docker's default pools
+    router: RouterSettings | None = None  # ``router:``: hostnames for HTTP services; None: no router
+    clone: CloneSettings = CloneSettings()  # ``clone:``: the helper image, the shared-mode database server
 
     def __post_init__(self) -> None:
         if not self.engines:  # a Stack built in code, without engines: the default engine holds everything
@@ -137,7 +142,7 @@ class Stack:
 
     def app_of_name(self, name: str) -> tuple[str, int] | None:
         """The exact inverse of :meth:`app_name`: ``(app, n)`` for one of this stack's names, else None."""
-        return parse_name(self.app_name_pattern, self.project, [a.name for a in self.apps], name)
+        return parse_name(self.app_name_pattern, self.project, [a.name for a in self.apps], name, self.instance_range)
 
     def engine_for(self, n: int) -> Engine:
         """The engine instance ``n``'s containers run on."""
@@ -271,8 +276,10 @@ def _with_sections(stack: Stack, raw: Mapping[str, Any]) -> Stack:
     doctor = parse_doctor(raw.get("doctor"), file)
     start = parse_start(raw.get("start"), file)
     networks = parse_networks(section("networks"), file, stack.instance_range) if "networks" in raw else None
+    router = parse_router(raw["router"], file, [(s.name, s.url) for s in stack.services]) if "router" in raw else None
     return replace(stack, mode=mode, provision=provision, namespaces=namespaces, mesh=mesh, systems=systems,
-                   doctor=doctor, start=start, networks=networks)
+                   doctor=doctor, start=start, networks=networks, router=router,
+                   clone=parse_clone(raw.get("clone"), file, stack.compose_files, [s.name for s in provision]))
 
 
 def _instance_range(top: Node) -> tuple[int, int]:

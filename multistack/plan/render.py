@@ -16,6 +16,7 @@ from multistack.errors import StackError
 from multistack.model.compose_doc import ComposeDoc, base_services
 from multistack.model.sources import SourceFile, StackFiles
 from multistack.plan.instance import Instance
+from multistack.plan.namespaces import declared_names
 from multistack.model.stack import Stack, env_copy_name
 
 OVERRIDE = "docker-compose.override.yml"
@@ -61,6 +62,11 @@ def instance_env_vars(inst: Instance) -> list[tuple[str, str]]:
     if inst.stack.engines_declared:  # the infra may be remote: say where (PM2 apps run here)
         pairs += [("MULTISTACK_ENGINE", inst.engine.name), ("MULTISTACK_HOST", inst.engine.host)]
     pairs += [(f"MULTISTACK_PORT_{_env_name(name)}", str(port)) for name, port in inst.ports.items()]
+    pairs += [(f"MULTISTACK_NAME_{key.upper()}", name) for key, name in declared_names(inst).items()]
+    if inst.stack.router is not None:  # MULTISTACK_URL_<SERVICE>: its hostname (docs/hostnames.md)
+        from multistack.plan.hostnames import url_vars
+
+        pairs += url_vars(inst)
     for key, template in inst.stack.env:
         pairs.append((key, render_string(template, variables, where=f"{inst.stack.path.name}: env.{key}")))
     return pairs

@@ -160,7 +160,8 @@ CASES = [
          {"stack.yaml": engine("ssh://deploy:ssh-engine-pw@ci.lan")}),
     Case("engine-tcp-dry-start", DRY_START, "tcp-engine-pw", ("--host tcp://admin:", "bigbox.lan:2376 compose"),
          {"stack.yaml": engine("tcp://admin:tcp-engine-pw@bigbox.lan:2376")}),
-    Case("engine-ssh-dry-start", DRY_START, "ssh-engine-pw", ("ci.lan compose -p demo-dev-1",),
+    # An SSH engine: the one connection (`-l deploy -- ci.lan`, never the password), then its forwarded socket.
+    Case("engine-ssh-dry-start", DRY_START, "ssh-engine-pw", ("-l deploy -- ci.lan", ".sock compose -p demo-dev-1"),
          {"stack.yaml": engine("ssh://deploy:ssh-engine-pw@ci.lan")}),
     Case("engine-tcp-dry-stop", ["--dry", "dev", "1", "stop"], "tcp-engine-pw", ("bigbox.lan:2376",),
          {"stack.yaml": engine("tcp://admin:tcp-engine-pw@bigbox.lan:2376")}),
