@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from multistack.act.doctor.report import Finding, without_ignored
 from multistack.model.doctor import DoctorSettings
@@ -208,20 +208,13 @@ def _bind_mounts(stack: Stack, settings: DoctorSettings, view: View, kind: PathK
                  ) -> tuple[list[Finding], list[BindFile]]:
     declared = {Path(os.path.normpath(stack.root / path)): (path, template) for path, template in settings.bind_files}
     mounts: dict[Path, list[tuple[str, Item, str, str]]] = {}
-    for name, svc in view.services.items():
-        for item in svc.volumes:
-            value = item.value
-            value = {**value, "source": view.text(value.get("source") or "")} if isinstance(value, dict) \
-                else view.text(value)
-            bind = _bind_source(value)
-            if bind is None:
-                continue
-            source = bind[0]
-            if not source.startswith((".", "/", "~")):
-                continue  # interpolated to a named volume or to nothing
-            path = _resolve(view, source)
-            if not _inside_instances(stack, path):
-                mounts.setdefault(path, []).append((name, item, source, bind[1]))
+    for name, item, bind in _host_binds(view):
+        source = bind[0]
+        if not source.startswith((".", "/", "~")):
+            continue  # interpolated to a named volume or to nothing
+        path = _resolve(view, source)
+        if not _inside_instances(stack, path):
+            mounts.setdefault(path, []).append((name, item, source, bind[1]))
     findings: list[Finding] = []
     files: list[BindFile] = []
     for path, uses in mounts.items():
@@ -266,6 +259,18 @@ def _bind_mounts(stack: Stack, settings: DoctorSettings, view: View, kind: PathK
     return findings, files
 
 
+
+def _host_binds(view: View) -> Iterator[tuple[str, Item, Any]]:
+    """Every bind mount of the merged view, its source interpolated: ``(service, item, _bind_source)``."""
+    for name, svc in view.services.items():
+        for item in svc.volumes:
+            value = item.value
+            value = {**value, "source": view.text(value.get("source") or "")} if isinstance(value, dict) \
+                else view.text(value)
+            bind = _bind_source(value)
+            if bind is not None:
+                yield name, item, bind
+
 def _remote_binds(stack: Stack, view: View, n: int) -> list[Finding]:
     """Instance ``n`` on another engine: each bind mount names a path of *that* machine, where this
     checkout (and ``.instances/``) is not, so Docker makes an empty directory there
@@ -274,20 +279,15 @@ def _remote_binds(stack: Stack, view: View, n: int) -> list[Finding]:
     if engine.local:
         return []
     out = []
-    for name, svc in view.services.items():
-        for item in svc.volumes:
-            value = item.value
-            value = {**value, "source": view.text(value.get("source") or "")} if isinstance(value, dict) \
-                else view.text(value)
-            bind = _bind_source(value)
-            if bind is None or not bind[0].startswith((".", "/", "~")):
-                continue
-            shown = shown_path(_resolve(view, bind[0]), stack.root)
-            out.append(Finding(
-                "warning", "bind-mount", item.file, item.key,
-                f"bind mount of {shown} ({name}): instance {n} runs on engine {engine.name}, where the path "
-                "is looked up on that engine's machine (an empty directory if it is not there)",
-                "put the file in the image, in a named volume, or in a compose `configs:` entry with `content:`"))
+    for name, item, bind in _host_binds(view):
+        if not bind[0].startswith((".", "/", "~")):
+            continue
+        shown = shown_path(_resolve(view, bind[0]), stack.root)
+        out.append(Finding(
+            "warning", "bind-mount", item.file, item.key,
+            f"bind mount of {shown} ({name}): instance {n} runs on engine {engine.name}, where the path "
+            "is looked up on that engine's machine (an empty directory if it is not there)",
+            "put the file in the image, in a named volume, or in a compose `configs:` entry with `content:`"))
     return out
 
 
