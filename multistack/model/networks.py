@@ -82,8 +82,9 @@ def check_capacity(pool: NetworkPool, instances: int, per_instance: int, node: N
     bigger = f"a /{prefix} holds {2 ** (pool.size - prefix)} /{pool.size}s"
     if pool.size - bits < 8:
         bigger = "even " + bigger.replace(" holds ", " holds only ")
-    fix = (f"give a bigger pool ({bigger}), smaller subnets "
-           f"(size: {min(pool.pool.prefixlen + bits, 30)}), or fewer instances")
+    smaller = pool.pool.prefixlen + bits  # the subnet size at which this pool holds `needed`
+    smaller_fix = f"smaller subnets (size: {smaller}), " if smaller <= 30 else ""  # a /30 is the smallest usable
+    fix = f"give a bigger pool ({bigger}), {smaller_fix}or fewer instances"
     message = (f"pool {pool.pool} holds {pool.capacity} /{pool.size} subnet(s), but {instances} instance(s) x "
                f"{per_instance} network(s)" + (f" + {extra} for systems" if extra else "") + f" need {needed}")
     if node is not None:

@@ -92,10 +92,17 @@ def test_the_fix_gives_the_smallest_pool_and_size_that_hold_what_is_needed(cidr,
 
 def test_the_fix_never_suggests_a_size_stack_yaml_would_refuse():
     hint = capacity_error("10.212.0.0/24", 28, 100).hint or ""
-    assert "(size: 30)" in hint  # networks.size is at most 30: a hint of 31 would be refused in turn
+    assert "size: 3" not in hint  # networks.size is at most 30 (a /24 holds 64 /30s): no size would do
 
 
 def test_the_bigger_pool_suggested_really_holds_what_it_says():
     hint = capacity_error("10.0.0.0/8", 9, 3).hint or ""
     assert "a /8 holds 4 /9s" not in hint
     assert "even a /8 holds only 2 /9s" in hint
+
+
+def test_smaller_subnets_are_suggested_only_where_the_pool_can_hold_them():
+    # A /24 holds 64 /30s at most: 100 subnets cannot come from smaller subnets, only from a bigger pool.
+    hint = capacity_error("10.0.0.0/24", 28, 100).hint or ""
+    assert "smaller subnets" not in hint and "bigger pool" in hint
+    assert "smaller subnets (size: 29)" in (capacity_error("10.0.0.0/22", 28, 100).hint or "")
