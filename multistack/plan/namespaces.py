@@ -338,9 +338,11 @@ def check_stack(stack: Stack) -> dict[int, str]:
         pairs.append((owner, ns))
         result[n] = ns
         planned[n] = (ns, database)
-    from multistack.plan.systems import member_namespaces  # system members' own (templates rendered)
+    if any(m.namespace is not None for system in stack.systems.values() for m in system.members):
+        from multistack.plan.systems import member_namespaces  # system members' own (templates rendered)
 
-    check_unique([*pairs, *member_namespaces(stack)])
+        pairs += member_namespaces(stack)
+    check_unique(pairs)
     if stack.namespaces.schemes:  # the built-in names alone cannot meet once the namespaces are unique
         check_names(stack, planned)
     return result

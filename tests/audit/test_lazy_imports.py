@@ -92,3 +92,27 @@ def test_read_commands_work_with_the_heavy_dependencies_missing(make_stack, monk
     code, out, err = run_program(["dev", "2", *action], capsys)
     assert code == 0, err
     assert shown in out
+
+
+SYSTEMS = """\
+systems:
+  pair:
+    compose_files: [compose.yml]
+    gateway: {image: multistack-test/haproxy:1, forward: ["80:web:8080"]}
+    members:
+      a: {slot: 1}
+      b: {slot: 2}
+"""
+
+
+@pytest.mark.parametrize("declares, loaded", [("", False), ("      c: {slot: 3, namespace: demo-pair-c}\n", True)])
+def test_the_member_namespace_check_loads_the_system_planner_only_when_a_member_declares_one(
+        make_stack, declares: str, loaded: bool) -> None:
+    """`dev N init|start|info` check every namespace; the systems' planner (and what it imports) joins only
+    for a member that declares its own (measured: it was most of an unchanged `init`'s extra cost)."""
+    root = make_stack(STACK + SYSTEMS + declares, {"compose.yml": COMPOSE,
+                                                   "tasks.py": "from multistack.cli import namespace\nns = namespace()\n"}).parent
+    modules, done = imported_modules(["dev", "2", "info"], root)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "multistack.model.systems" in modules  # the stack's systems were read
+    assert ("multistack.plan.systems" in modules) is loaded
