@@ -29,7 +29,8 @@ from typing import Iterator
 import pytest
 
 from tests.e2e.conftest import SCRUBBED_ENV, E2EStack, Machine, cli_env, missing, pm2_binary
-from tests.e2e.test_demo import DB_PASSWORD, DB_USER, DEMO_IMAGE, DEMO_SOURCE, START_TIMEOUT, Demo
+from tests.e2e.demo_stack import copy_demo
+from tests.e2e.test_demo import DB_PASSWORD, DB_USER, DEMO_IMAGE, START_TIMEOUT, Demo
 
 pytestmark = pytest.mark.e2e
 
@@ -47,19 +48,6 @@ class CloneDemo(Demo):
         return PORTS[service][1] + n * STRIDE
 
 
-def copy_demo(dest: Path, project: str) -> Path:
-    shutil.copytree(DEMO_SOURCE, dest, ignore=shutil.ignore_patterns(".instances", "__pycache__"))
-    stack_file = dest / "stack.yaml"
-    text = stack_file.read_text()
-    replacements = {"\nproject: demo\n": f"\nproject: {project}\n",
-                    **{f"port: {base}\n": f"port: {ours}\n" for base, ours in PORTS.values()}}
-    for old, new in replacements.items():
-        assert text.count(old) == 1, f"examples/demo/stack.yaml no longer has {old.strip()!r} once"
-        text = text.replace(old, new)
-    stack_file.write_text(text)
-    return dest
-
-
 @pytest.fixture
 def demo(machine: Machine, tmp_path: Path) -> Iterator[CloneDemo]:
     if subprocess.run([machine.docker, "image", "inspect", DEMO_IMAGE], capture_output=True).returncode != 0:
@@ -73,7 +61,7 @@ def demo(machine: Machine, tmp_path: Path) -> Iterator[CloneDemo]:
     except ImportError as exc:
         missing(f"the demo's client libraries are missing from this Python ({exc.name}: pip install -e '.[demo]')")
     project = f"mscl{secrets.token_hex(3)}"
-    root = copy_demo(tmp_path / "stack", project)
+    root = copy_demo(tmp_path / "stack", project, PORTS)
     pm2_home = tmp_path / "pm2"
     pm2_home.mkdir()
     with pytest.MonkeyPatch.context() as mp:

@@ -30,16 +30,15 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from tests.e2e.conftest import REPO, SCRUBBED_ENV, E2EStack, Machine, cli_env, missing
+from tests.e2e.conftest import SCRUBBED_ENV, E2EStack, Machine, cli_env, missing
+from tests.e2e.demo_stack import copy_demo
 
 pytestmark = pytest.mark.e2e
 
-DEMO_SOURCE = REPO / "examples" / "demo"
 DEMO_IMAGE = "multistack-demo/services:1"
 #: stack.yaml's base ports, and the ones this test gives them instead.
 PORTS = {"backend": (4080, 24080), "postgres": (4432, 24432), "redis": (4379, 24379), "mqtt": (4883, 24883)}
@@ -104,20 +103,6 @@ class Demo:
         return sorted(done.stdout.split())
 
 
-def copy_demo(dest: Path, project: str) -> Path:
-    """examples/demo in ``dest`` as project ``project``, on this test's ports."""
-    shutil.copytree(DEMO_SOURCE, dest, ignore=shutil.ignore_patterns(".instances", "__pycache__"))
-    stack_file = dest / "stack.yaml"
-    text = stack_file.read_text()
-    replacements = {"\nproject: demo\n": f"\nproject: {project}\n",
-                    **{f"port: {base}\n": f"port: {ours}\n" for base, ours in PORTS.values()}}
-    for old, new in replacements.items():
-        assert text.count(old) == 1, f"examples/demo/stack.yaml no longer has {old.strip()!r} once"
-        text = text.replace(old, new)
-    stack_file.write_text(text)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def demo(machine: Machine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """Instances 1 and 2 of the demo, started side by side; all of it removed afterwards."""
@@ -134,7 +119,7 @@ def demo(machine: Machine, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         missing(f"the demo's client libraries are missing from this Python ({exc.name}: pip install -e '.[demo]')")
     tmp = tmp_path_factory.mktemp("demo")
     project = f"demo{secrets.token_hex(3)}"
-    root = copy_demo(tmp / "stack", project)
+    root = copy_demo(tmp / "stack", project, PORTS)
     pm2_home = tmp / "pm2"  # short: PM2's unix sockets live here
     pm2_home.mkdir()
     with pytest.MonkeyPatch.context() as mp:
