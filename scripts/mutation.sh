@@ -23,6 +23,13 @@
 #        MUT_REF=HEAD scripts/mutation.sh  # the last commit instead of the working tree
 #        MUT_JOBS=1 MUT_DIR=/tmp/m2 scripts/mutation.sh
 #        scripts/mutation.sh --survivors  # also list the surviving mutants' names
+#        MUT_ONLY=multistack/model/mesh.py MUT_TESTS="tests/model/test_mesh_environments.py tests/act/test_mesh.py" \
+#            scripts/mutation.sh       # one module, against the tests named (minutes, not hours)
+#
+# Per module: MUT_ONLY (one or more paths, space-separated) narrows what is mutated and
+# MUT_TESTS what runs against it. Every mutant of model/ and plan/ lies in exactly one
+# module, so the per-module runs added up are the whole layers' score, measured against
+# each module's own tests (the whole suite can only kill more).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,17 +53,33 @@ copy_tree() {
     fi
 }
 
+narrow_to_module() {
+    [[ -z "${MUT_ONLY:-}" ]] && return 0
+    "$PY" - "$MUT_DIR/pyproject.toml" "$MUT_ONLY" "${MUT_TESTS:-tests --ignore=tests/e2e}" <<'PYEOF'
+import json, re, sys
+path, only, tests = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+text = open(path, encoding="utf-8").read()
+text = re.sub(r"(?m)^only_mutate = .*$", "only_mutate = " + json.dumps(only), text)
+text = re.sub(r"(?m)^pytest_add_cli_args_test_selection = .*$",
+              "pytest_add_cli_args_test_selection = " + json.dumps(tests), text)
+open(path, "w", encoding="utf-8").write(text)
+PYEOF
+}
+BASELINE_TESTS=(tests --ignore=tests/e2e)
+[[ -n "${MUT_ONLY:-}" && -n "${MUT_TESTS:-}" ]] && read -r -a BASELINE_TESTS <<<"$MUT_TESTS"
+
 # A snapshot taken while someone is mid-edit may not even import, or fail many tests:
 # take it again (every 30 s, 10 times at most) until at most MUT_MAX_FAILING tests fail.
 MUT_MAX_FAILING="${MUT_MAX_FAILING:-3}"
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
     echo "== copy $ROOT${MUT_REF:+ at $MUT_REF} -> $MUT_DIR (attempt $attempt)"
     copy_tree
-    if (cd "$MUT_DIR" && "$PY" -m pytest tests --ignore=tests/e2e -q -p no:cacheprovider --collect-only >/dev/null 2>&1); then
+    narrow_to_module
+    if (cd "$MUT_DIR" && "$PY" -m pytest "${BASELINE_TESTS[@]}" -q -p no:cacheprovider --collect-only >/dev/null 2>&1); then
         echo "== baseline (tests that already fail are deselected in the copy)"
         set +e
         rm -rf "$MUT_DIR/.baseline-cache"
-        (cd "$MUT_DIR" && PYTHONPATH="$MUT_DIR" "$PY" -m pytest tests --ignore=tests/e2e -m "not e2e" -q \
+        (cd "$MUT_DIR" && PYTHONPATH="$MUT_DIR" "$PY" -m pytest "${BASELINE_TESTS[@]}" -m "not e2e" -q \
             -o cache_dir="$MUT_DIR/.baseline-cache" -rfE >"$MUT_DIR/baseline.txt" 2>&1)
         set -e
         # exact node ids from pytest's own record of what failed (the summary lines may be cut)

@@ -323,7 +323,7 @@ def _plan(rules: Sequence[PortRule], overrides: Sequence[tuple[str, str]],
             _put(key_ports, key, str(rule.port), f"env key {key}")
     merged: dict[str, str] = {}
     for key, value in overrides:
-        if not _OVERRIDE_KEY.match(key):
+        if not _OVERRIDE_KEY.fullmatch(key):
             raise ValueError(f"override key {key!r} is not a valid environment variable name")
         merged[key] = value  # the last value wins, at the first one's place
     if local_hosts is None or isinstance(local_hosts, LocalHosts):

@@ -112,3 +112,17 @@ def stack_file(tmp_path: Path, instances: str) -> Path:
     path = tmp_path / "stack.yaml"
     path.write_text(textwrap.dedent(text))
     return path
+
+
+def test_without_a_range_a_name_with_two_readings_is_the_longest_apps():
+    # "{n}{app}" over apps b and 1b: "21b" reads as 1b of 2 or b of 21; the longest app wins
+    from multistack.model.appnames import parse_name
+    assert parse_name("{n}{app}", "p", ["b", "1b"], "21b") == ("1b", 2)
+    assert parse_name("{n}{app}", "p", ["b", "1b"], "21b", range(20, 30)) == ("b", 21)
+
+
+def test_the_one_regex_matches_every_app_and_prefers_the_longest():
+    from multistack.model.appnames import name_regex
+    regex = name_regex("{app}{n}", "p", ["a", "a1", "web"])
+    assert regex.fullmatch("a12").group("app", "n") == ("a1", "2")
+    assert regex.fullmatch("web3").group("app", "n") == ("web", "3")

@@ -120,3 +120,101 @@ def test_instances_on_no_engine_are_shown_as_ranges(make_stack: Callable[..., Pa
     with pytest.raises(StackError) as info:
         load_stack(make_stack(BASE + section))
     assert info.value.message == f"stack.yaml: engines: instances {shown} are on no engine"
+
+
+# ---------------------------------------------------------------- the parser and the Engine, directly (no file)
+
+FILE = "stack.yaml"
+
+
+def parsed(raw: object, instances: range = range(0, 10), host_ip: str = "127.0.0.1") -> tuple:
+    from multistack.model.engines import parse_engines
+
+    return parse_engines(raw, FILE, instances, host_ip)
+
+
+def refused(raw: object, instances: range = range(0, 10)) -> tuple[str, str | None]:
+    with pytest.raises(StackError) as info:
+        parsed(raw, instances)
+    return info.value.message, info.value.hint
+
+
+def test_without_the_section_the_default_engine_has_the_stacks_address_and_every_instance() -> None:
+    from multistack.model.engines import Engine
+
+    assert parsed(None, range(2, 5), "127.0.0.9") == (Engine("local", host_ip="127.0.0.9", slots=(2, 3, 4)),)
+
+
+def test_the_default_engine_is_added_last_for_unlisted_instances() -> None:
+    from multistack.model.engines import Engine
+
+    assert parsed({"big": {"context": "bigbox", "host": "b.lan", "slots": [9, 3, 3, "5-6"]}},
+                  host_ip="127.0.0.4") == (
+        Engine("big", "bigbox", None, "b.lan", "0.0.0.0", (3, 5, 6, 9)),
+        Engine("local", host_ip="127.0.0.4", slots=(0, 1, 2, 4, 7, 8)))
+
+
+def test_an_engine_left_with_no_instance_is_dropped() -> None:
+    engines = parsed({"big": {"context": "bigbox", "host": "b.lan", "slots": "0-9"},
+                      "rest": {"docker_host": "tcp://box:2376"}})
+    assert [(e.name, e.slots) for e in engines] == [("big", tuple(range(10)))]
+
+
+def test_a_declared_local_engine_without_slots_takes_the_rest_on_the_stacks_address() -> None:
+    from multistack.model.engines import Engine
+
+    assert parsed({"big": {"docker_host": "tcp://[::1]:2376", "slots": 1}, "local": {}}, range(0, 3), "127.0.0.3") == (
+        Engine("big", None, "tcp://[::1]:2376", "::1", "0.0.0.0", (1,)),
+        Engine("local", None, None, "localhost", "127.0.0.3", (0, 2)))
+
+
+def test_a_local_engine_may_publish_elsewhere_and_an_ssh_context_takes_a_key() -> None:
+    engines = parsed({"local": {"host_ip": "0.0.0.0", "slots": "0-4"},
+                      "far": {"context": "far", "host": "far.lan", "ssh_key": "k", "known_hosts": "kh"}})
+    assert [(e.name, e.host_ip, e.ssh_key, e.known_hosts, e.slots) for e in engines] == [
+        ("local", "0.0.0.0", None, None, (0, 1, 2, 3, 4)), ("far", "0.0.0.0", "k", "kh", (5, 6, 7, 8, 9))]
+
+
+@pytest.mark.parametrize("engine, key", [
+    ({"ssh_key": "k", "slots": "0-9"}, "ssh_key"),
+    ({"docker_host": "tcp://box:2376", "known_hosts": "kh", "slots": "0-9"}, "known_hosts"),
+    ({"docker_host": "unix:///run/docker.sock", "ssh_key": "k", "known_hosts": "kh", "slots": "0-9"}, "ssh_key"),
+])
+def test_ssh_files_only_for_an_ssh_engine(engine: dict, key: str) -> None:
+    assert refused({"big": engine}) == (
+        f"stack.yaml: engines.big.{key}: `ssh_key` and `known_hosts` are for an SSH engine",
+        "use them with docker_host: ssh://user@host or an SSH context")
+
+
+def test_slots_outside_a_range_not_starting_at_zero() -> None:
+    assert refused({"big": {"context": "b", "host": "b.lan", "slots": [1, 5]}}, range(2, 5)) == (
+        "stack.yaml: engines.big.slots: instance 1 is outside instances 2-4", "use instance numbers within `instances:`")
+
+
+def test_engine_names_that_would_merge_are_refused() -> None:
+    assert refused({"big_a": {"context": "b", "host": "b.lan", "slots": 1},
+                    "big-a": {"context": "c", "host": "c.lan", "slots": 2}}) == (
+        "stack.yaml: engines.big-a: engine names 'big_a' and 'big-a' differ only in case or - versus _ "
+        "(they would share env keys, files or host names)", "rename one of them")
+
+
+@pytest.mark.parametrize("fields, flags, described, ssh", [
+    ({}, (), "e (the default docker engine, host localhost)", False),
+    ({"context": "box", "host": "box.lan"}, ("--context", "box"), "e (context box, host box.lan)", False),
+    ({"docker_host": "tcp://box:2376", "host": "box"}, ("--host", "tcp://box:2376"),
+     "e (docker host tcp://box:2376, host box)", False),
+    ({"docker_host": "ssh://u@box", "host": "box"}, ("--host", "ssh://u@box"),
+     "e (docker host ssh://u@box, over SSH, host box)", True),
+    ({"docker_host": "ssh://u@box", "host": "box", "tunnel": "/run/t.sock"}, ("--host", "unix:///run/t.sock"),
+     "e (docker host ssh://u@box, over SSH, host box)", True),
+    ({"context": "box", "host": "box.lan", "tunnel": "/run/t.sock"}, ("--host", "unix:///run/t.sock"),
+     "e (context box, over SSH, host box.lan)", False),
+])
+def test_flags_and_description_of_each_kind_of_engine(fields: dict, flags: tuple, described: str, ssh: bool) -> None:
+    from multistack.model.engines import Engine
+
+    engine = Engine("e", **fields)
+    assert engine.flags() == flags and engine.describe() == described and engine.ssh is ssh
+    assert engine.local is not ("context" in fields or "docker_host" in fields)
+    assert engine.to_json() == {"name": "e", "context": fields.get("context"), "docker_host": fields.get("docker_host"),
+                                "host": fields.get("host", "localhost"), "host_ip": "127.0.0.1", "ssh": ssh}

@@ -106,3 +106,19 @@ def test_smaller_subnets_are_suggested_only_where_the_pool_can_hold_them():
     hint = capacity_error("10.0.0.0/24", 28, 100).hint or ""
     assert "smaller subnets" not in hint and "bigger pool" in hint
     assert "smaller subnets (size: 29)" in (capacity_error("10.0.0.0/22", 28, 100).hint or "")
+
+
+def test_a_pool_one_step_below_a_slash_8_is_told_a_slash_8_is_enough():
+    # 200 /16s need 8 more bits: a /8, which holds 256 of them (no "even ... only": it is enough)
+    assert capacity_error("10.0.0.0/9", 16, 200).hint == (
+        "give a bigger pool (a /8 holds 256 /16s), smaller subnets (size: 17), or fewer instances")
+
+
+def test_a_slash_30_is_still_suggested_as_the_smallest_subnet():
+    assert capacity_error("10.0.0.0/24", 28, 64).hint == (
+        "give a bigger pool (a /22 holds 64 /28s), smaller subnets (size: 30), or fewer instances")
+
+
+def test_without_a_usable_smaller_size_the_fix_names_only_a_bigger_pool_or_fewer_instances():
+    assert capacity_error("10.0.0.0/24", 28, 100).hint == (
+        "give a bigger pool (a /21 holds 128 /28s), or fewer instances")

@@ -4,6 +4,13 @@ Mutation testing left unchecked: the local host names (``[::1]``, ``[::]``,
 ``host.docker.internal``, ``0.0.0.0``) whose ports move with the instance, the names of
 the ``MULTISTACK_*`` variables, the 0600 mode of instance.env, and the compose files
 named in a wrong ``compose:`` reference.
+
+And rewrite_env/LocalHosts/encode_value in-process (multistack/plan/envfiles.py): which hosts
+count as this machine's, the whole error lines for rules, override keys and headers that are
+bugs and for malformed lines (line number, 120-character cut), the quoting an override keeps
+or switches to, CR and BOM files, and python-dotenv's inline-comment cut. Expected values are
+written by hand from the module docstring and python-dotenv's reading (checked back with
+read_env_values where a value is set).
 """
 from __future__ import annotations
 
@@ -12,6 +19,11 @@ from typing import Callable
 
 import pytest
 
+from multistack.errors import StackError
+from multistack.plan.envfiles import (
+    DEFAULT_HEADER, LocalHosts, PortRule, check_env_text, encode_value, read_env_values, rewrite_env,
+    without_inline_comment,
+)
 from tests.audit.fake import FakeEngine, engine, run_program  # noqa: F401  (engine: a fixture)
 from tests.conftest import MINIMAL_COMPOSE
 
@@ -132,3 +144,313 @@ module.exports = {{
   ],
 }};
 """
+
+
+# --------------------------------------------------------------------------
+# rewrite_env in-process
+
+
+PORT_RULES = (PortRule(5433, 5933, "postgres"), PortRule(9000, 9500, "minio", keys=("S3_PORT_NUMBER",)))
+
+
+def rw(text: str, overrides=(), **kwargs) -> str:
+    return rewrite_env(text, "env/x.env", PORT_RULES, overrides, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Local hosts
+
+
+@pytest.mark.parametrize("host", [
+    "localhost", "LOCALHOST", "redpanda", "", "[::1]", "::1", "0.0.0.0", "[::]", "::", "host.docker.internal",
+    "HOST.DOCKER.INTERNAL", "127.0.0.1", "127.1.2.3", "app.localhost", "printer.local", "A.LOCAL",
+])
+def test_hosts_of_this_machine(host):
+    assert host in LocalHosts()
+
+
+@pytest.mark.parametrize("host", [
+    "mirror.example.com", "10.1.2.3", "128.0.0.1", "1.127.0.0", "localhost.com", "fe80::1",
+    "[2001:db8::1]", "docker.internal", "x.localhost.example", "example.locals", "X127.0.0.1", "Xhost.docker.internal",
+])
+def test_hosts_of_other_machines(host):
+    assert host not in LocalHosts()
+
+
+def test_local_host_extras_are_matched_without_brackets_or_case():
+    hosts = LocalHosts(["[FD00::5]", "Dev.Example.Test"])
+    assert "fd00::5" in hosts and "[fd00::5]" in hosts and "dev.example.TEST" in hosts
+    assert "fd00::6" not in hosts
+    assert 5 not in hosts and None not in hosts
+
+
+def test_a_list_of_local_hosts_is_matched_without_brackets_or_case():
+    text = "A=http://[FD00::5]:5433\nB=Dev.Example.Test:5433\nC=other.test:5433\nD=:5433\n"
+    assert rw(text, local_hosts=["[fd00::5]", "DEV.example.test"]) == (
+        "A=http://[FD00::5]:5933\nB=Dev.Example.Test:5933\nC=other.test:5433\nD=:5933\n")
+
+
+def test_the_host_before_a_port_is_the_whole_name():
+    text = "A=x_y-z.localhost:5433\nB=x/localhost:5433\nC=example.com/db:5433\nE=]:5433\n"
+    assert rw(text, local_hosts=LocalHosts()) == (
+        "A=x_y-z.localhost:5933\nB=x/localhost:5933\nC=example.com/db:5933\nE=]:5933\n")
+
+
+def test_a_local_host_list_without_the_bracketless_form_keeps_ipv6_ports():
+    assert rw("A=[::1]:5433\nB=localhost:5433\n", local_hosts=["localhost"]) == "A=[::1]:5433\nB=localhost:5933\n"
+
+
+# --------------------------------------------------------------------------
+# Rules and overrides that are bugs
+
+
+def test_two_ports_for_one_base_or_key_name_both():
+    with pytest.raises(ValueError) as info:
+        rewrite_env("A=1\n", "x.env", [PortRule(5433, 1, "a"), PortRule(5433, 2, "b")], [])
+    assert str(info.value) == "base port 5433 is given two instance ports: 1 and 2"
+    with pytest.raises(ValueError) as info:
+        rewrite_env("A=1\n", "x.env", [PortRule(1, 2, "a", ("K",)), PortRule(3, 4, "b", ("K",))], [])
+    assert str(info.value) == "env key K is given two instance ports: 2 and 4"
+
+
+def test_the_same_port_twice_is_no_conflict():
+    rules = [PortRule(5433, 5933, "a", ("K",)), PortRule(5433, 5933, "b", ("K",))]
+    assert rewrite_env("A=h:5433\nK=1\n", "x.env", rules, []) == "A=h:5933\nK=5933\n"
+
+
+@pytest.mark.parametrize("key", ["", "1A", "A B", "A=B", "-A", "A$", "A\n"])
+def test_an_override_key_that_is_no_variable_name_is_a_bug(key):
+    with pytest.raises(ValueError) as info:
+        rw("A=1\n", [(key, "x")])
+    assert str(info.value) == f"override key {key!r} is not a valid environment variable name"
+
+
+@pytest.mark.parametrize("key", ["_", "a", "A1", "A.B-C", "_x_"])
+def test_override_keys_python_dotenv_reads(key):
+    assert rw("", [(key, "v")]) == f"{DEFAULT_HEADER}\n{key}=v\n"
+
+
+@pytest.mark.parametrize("header", ["not a comment", "# two\n# lines", "# a\r", " # indented"])
+def test_the_header_is_one_comment_line(header):
+    with pytest.raises(ValueError) as info:
+        rw("A=1\n", [("B", "2")], header=header)
+    assert str(info.value) == f"header must be a single comment line, got {header!r}"
+
+
+def test_a_bad_header_is_refused_even_when_nothing_is_appended():
+    with pytest.raises(ValueError):
+        rw("A=1\n", [], header="x")
+
+
+# --------------------------------------------------------------------------
+# Port keys and values
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("port=5433", "port=5933"),
+    ("Port=9000", "Port=9500"),
+    ("S3_PORT_NUMBER=anything", "S3_PORT_NUMBER=9500"),
+    ("PORTS=5433", "PORTS=5433"),
+    ("XPORT=h:5433", "XPORT=h:5933"),
+    ("A_PORT", "A_PORT"),
+    ("S3_PORT_NUMBER", "S3_PORT_NUMBER=9500"),
+])
+def test_whole_value_ports(line, expected):
+    assert rw(line + "\n") == expected + "\n"
+
+
+def test_ports_inside_userinfo_stay_while_ports_after_it_move():
+    text = "A=postgres://u:5433@h:5433/x,redis://:5433@h:5433,h:5433\n"
+    assert rw(text) == "A=postgres://u:5433@h:5933/x,redis://:5433@h:5933,h:5933\n"
+
+
+def test_only_the_userinfo_part_holding_a_number_keeps_it():
+    text = "A=h:5433 postgres://u:5433@h:9000 h:9000\n"
+    assert rw(text) == "A=h:5933 postgres://u:5433@h:9500 h:9500\n"
+
+
+# --------------------------------------------------------------------------
+# Setting values
+
+
+@pytest.mark.parametrize("line, value, expected", [
+    ("A='old'", "a\rb", 'A="a\\rb"'),
+    ('A="old"', "a\r\nb", 'A="a\\r\\nb"'),
+    ('A="old" # c', "a'b", 'A="a\'b" # c'),
+    ("A='old' # c", 'a"b', "A='a\"b' # c"),
+    ("A='old' # c", "two\nlines", 'A="two\\nlines" # c'),
+    ("A=#x", "v", "A=v"),
+    ("A=#x", "a b", 'A="a b"'),
+    ("A=", "v", "A=v"),
+    ("A #c", "v", "A=v #c"),
+    ("A#c", "a b", 'A="a b"#c'),
+    ("export A", "v", "export A=v"),
+    ("A = old", "v", "A = v"),
+    ("A=   # c", "v", "A=   v # c"),
+])
+def test_an_override_keeps_the_rest_of_the_line(line, value, expected):
+    out = rw(line + "\n", [("A", value)])
+    assert out == expected + "\n"
+    assert read_env_values(out)["A"] == value
+
+
+def test_values_starting_with_a_hash_are_values():
+    assert read_env_values("A=#x\nB= #x\n") == {"A": "#x", "B": ""}
+    assert rw("A=#h:5433\n") == "A=#h:5933\n"
+
+
+@pytest.mark.parametrize("value, written", [
+    ("a\rb", '"a\\rb"'),
+    ("a'b", '"a\'b"'),
+    ("a b", '"a b"'),
+    ("\t", '"\t"'),
+    ("x#", '"x#"'),
+    ("x\\y", "x\\y"),
+    ('x\\"', '"x\\\\\\""'),
+])
+def test_encoded_values_read_back(value, written):
+    assert encode_value(value) == written
+    assert read_env_values(f"K={written}\n") == {"K": value}
+
+
+# --------------------------------------------------------------------------
+# Appending
+
+
+def test_export_is_used_only_when_every_assignment_has_it():
+    assert rw("export A=1\nB=2\n", [("C", "3")]) == f"export A=1\nB=2\n{DEFAULT_HEADER}\nC=3\n"
+    assert rw("# c\nexport A=1\n\nexport B\n", [("C", "3")]) == (
+        f"# c\nexport A=1\n\nexport B\n{DEFAULT_HEADER}\nexport C=3\n")
+    assert rw("# only a comment\n", [("C", "3")]) == f"# only a comment\n{DEFAULT_HEADER}\nC=3\n"
+
+
+def test_appended_values_are_encoded():
+    assert rw("", [("A", "a b"), ("B", "")]) == f'{DEFAULT_HEADER}\nA="a b"\nB=""\n'
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("A=1\rB=2", "A=1\rB=2\r"),
+    ("A=1\r", "A=1\r"),
+    ("A=1\n\r\n", "A=1\n"),
+    ("A=1\r\n  ", "A=1\r\n"),
+    ("A=1 \t", "A=1 \t\n"),
+    ("  \n", ""),
+])
+def test_line_ends(text, expected):
+    assert rw(text) == expected
+
+
+def test_a_cr_file_gets_cr_appended_lines():
+    assert rw("A=1\r", [("B", "2")]) == f"A=1\r{DEFAULT_HEADER}\rB=2\r"
+
+
+def test_a_bom_is_kept_only_on_a_file_with_content():
+    assert rw("\ufeff") == ""
+    assert rw("\ufeff\n\n") == ""
+    assert rw("\ufeff", [("B", "2")]) == f"\ufeff{DEFAULT_HEADER}\nB=2\n"
+    assert rw("\ufeffA=1\r\n", [("B", "2")]) == f"\ufeffA=1\r\n{DEFAULT_HEADER}\r\nB=2\r\n"
+
+
+# --------------------------------------------------------------------------
+# Malformed lines
+
+
+@pytest.mark.parametrize("text, where, shown", [
+    ("\n\n  \nA B\n", "x.env:4", "A B"),
+    ("\r\n\r\nA B\r\n", "x.env:3", "A B"),
+    ("A=1\n\n\n  B C\n", "x.env:4", "B C"),
+    ("\t\tB C   \n", "x.env:1", "B C"),
+    ('A="x\n\nB C\n', "x.env:1", 'A="x'),
+])
+def test_a_malformed_line_is_named_by_its_own_line(text, where, shown):
+    with pytest.raises(StackError) as info:
+        check_env_text(text, "x.env")
+    assert info.value.message == f"{where}: malformed line: {shown}"
+    assert info.value.hint == ("use KEY=value, one per line; put a value with spaces or # in double quotes "
+                               "and close every quote")
+
+
+def test_a_malformed_line_is_cut_at_120_characters():
+    line = "K " + "v" * 118
+    assert len(line) == 120
+    with pytest.raises(StackError) as info:
+        check_env_text(line + "\n", "x.env")
+    assert info.value.message == f"x.env:1: malformed line: {line}"
+    with pytest.raises(StackError) as info:
+        check_env_text(line + "w\n", "x.env")
+    assert info.value.message == f"x.env:1: malformed line: {line}... (121 characters)"
+
+
+# --------------------------------------------------------------------------
+# Reading
+
+
+def test_values_are_read_without_interpolation_unless_asked(monkeypatch):
+    monkeypatch.setenv("MULTISTACK_TEST_X", "from-env")
+    text = "A=1\nB=${A}/${MULTISTACK_TEST_X}\n"
+    assert read_env_values(text) == {"A": "1", "B": "${A}/${MULTISTACK_TEST_X}"}
+    assert read_env_values(text, interpolate=True) == {"A": "1", "B": "1/from-env"}
+    assert read_env_values(text, False)["B"] == "${A}/${MULTISTACK_TEST_X}"
+
+
+@pytest.mark.parametrize("part, kept", [
+    ("", ""),
+    ("#", "#"),
+    ("#a", "#a"),
+    (" #a", ""),
+    ("a #b #c", "a"),
+    ("a#b #c", "a#b"),
+    ("a  \t #", "a"),
+    ("a\x0c#", "a"),
+    ("a#b", "a#b"),
+    ("a#b#c", "a#b#c"),
+    ("  a", "  a"),
+])
+def test_the_inline_comment_cut(part, kept):
+    assert without_inline_comment(part) == kept
+
+
+def test_a_long_run_of_blanks_reads_back():
+    text = "A=x" + " " * 5000 + "y # c\n"
+    assert read_env_values(text) == {"A": "x" + " " * 5000 + "y"}
+    assert rw(text) == text
+
+
+def test_values_are_cut_by_multistack_whatever_dotenv_parser_holds(monkeypatch):
+    """Whatever python-dotenv's parser holds (its own quadratic cut), reading installs the linear one."""
+    from dotenv import parser
+
+    monkeypatch.setattr(parser, "parse_unquoted_value", lambda reader: "not multistack's cut")
+    assert read_env_values("A=x  # c\nB=y#z  \n") == {"A": "x", "B": "y#z"}
+    assert rw("A=h:5433  # c\n") == "A=h:5933  # c\n"
+
+
+@pytest.mark.parametrize("line", [
+    "A=mirror.example.com:5433",  # a host at the very start of the value
+    "A=[2001:db8::1]:5433/[x",  # a later '[' is not this host's
+    "A=X127.0.0.1:5433",
+    "A=Xhost.docker.internal:5433",
+])
+def test_external_hosts_keep_their_ports(line):
+    assert rw(line + "\n", local_hosts=LocalHosts()) == line + "\n"
+
+
+def test_only_the_bracketed_host_before_the_port_counts():
+    text = "A=[2001:db8::1]:9000,[::1]:5433\n"
+    assert rw(text, local_hosts=LocalHosts()) == "A=[2001:db8::1]:9000,[::1]:5933\n"
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("A=[::1]:5433", "A=[::1]:5433"),  # the list has no ::1
+    ("A=]:5433", "A=]:5933"),  # no host: local
+    ("A=x]:5433", "A=x]:5933"),
+    ("A=Xen.lan:5433", "A=Xen.lan:5933"),
+    ("A=en.lan:5433", "A=en.lan:5433"),
+])
+def test_a_list_of_local_hosts_is_all_that_moves(line, expected):
+    assert rw(line + "\n", local_hosts=["localhost", "[XEN.lan]"]) == expected + "\n"
+
+
+def test_extra_local_names_keep_their_letters():
+    hosts = LocalHosts(["Xen.lan"])
+    assert "xen.lan" in hosts and "en.lan" not in hosts
