@@ -25,6 +25,8 @@ while IFS= read -r line; do
 done <"$MAP"
 (($#)) && ORDER=("$@")
 
+share() { awk -v a="$1" -v t="$2" 'BEGIN { printf "%.1f", t ? 100 * a / t : 0 }'; }
+
 failed=0
 sum_total=0 sum_killed=0 sum_alive=0 sum_timeout=0
 printf '%-34s %8s %7s %9s %8s %9s\n' module mutants killed surviving timeout share
@@ -45,10 +47,10 @@ for module in "${ORDER[@]}"; do
     killed=$(grep -oE 'killed=[0-9]+' <<<"$counts" | cut -d= -f2)
     timeout=$(grep -oE 'timeout=[0-9]+' <<<"$counts" | cut -d= -f2)
     printf '%-34s %8s %7s %9s %8s %8s%%\n' "${module#multistack/}" "$total" "$killed" "$alive" "$timeout" \
-        "$(awk -v a="$alive" -v t="$total" 'BEGIN { printf "%.1f", t ? 100 * a / t : 0 }')"
+        "$(share "$alive" "$total")"
     sum_total=$((sum_total + total)) sum_killed=$((sum_killed + killed))
     sum_alive=$((sum_alive + alive)) sum_timeout=$((sum_timeout + timeout))
 done
 printf '%-34s %8s %7s %9s %8s %8s%%\n' "all (${#ORDER[@]} modules)" "$sum_total" "$sum_killed" "$sum_alive" "$sum_timeout" \
-    "$(awk -v a="$sum_alive" -v t="$sum_total" 'BEGIN { printf "%.1f", t ? 100 * a / t : 0 }')"
+    "$(share "$sum_alive" "$sum_total")"
 exit $failed

@@ -8,8 +8,15 @@ from pathlib import Path
 from typing import Callable, Iterator, NoReturn
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests check values, never time: no per-example deadline and no "too slow" health
+# check, which failed at random on a loaded 2-core machine (CI, mutation runs) while every
+# example passed. Each test's own @settings still sets its number of examples.
+settings.register_profile("multistack", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("multistack")
 
 
 def skip_unless_installed(reason: str) -> NoReturn:

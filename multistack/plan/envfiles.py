@@ -62,7 +62,7 @@ _UNQUOTED = re.compile(r"[^\r\n]*")
 
 _PORT_POSITION = re.compile(r"(?<=:)[0-9]+(?![0-9@])")
 _NEEDS_QUOTES = re.compile(r"[\s#'\"$]")
-_OVERRIDE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_OVERRIDE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")  # used with fullmatch: `$` would let "A\n" through
 _BOM = "\ufeff"
 
 

@@ -8,29 +8,17 @@ whole argv, so the words docker and compose receive are exactly the ones documen
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from multistack.model.engines import Engine
 from multistack.plan.compose import ComposeCli, ComposeProject, DockerCli, docker_of, ps_all, volumes_all
+from tests.plan.test_compose import BIG, PLUGIN, STANDALONE, Tool  # the discovery doubles test_compose.py defines
 
-
-@dataclass(frozen=True)
-class Tool:
-    """What tool discovery found (io.tools.Engines has the same two fields)."""
-
-    compose: tuple[str, ...] = ("docker", "compose")
-    compose_plugin: bool = True
-
-
-PLUGIN = Tool()
-STANDALONE = Tool(("/usr/local/bin/docker-compose",), compose_plugin=False)
 #: A standalone compose started through a launcher: two words, still not the docker plugin.
 LAUNCHED = Tool(("uvx", "docker-compose"), compose_plugin=False)
 
-BIG = Engine("big", context="bigbox", host="bigbox.lan")
 #: An SSH engine once io/ssh.py forwarded its socket: one connection, through the local socket.
 TUNNELLED = Engine("far", docker_host="ssh://dev@far.lan", host="far.lan", tunnel="/run/ms/far.sock")
 #: A context whose endpoint is tunnelled: the socket wins over the context.
