@@ -5,6 +5,7 @@ Run by scripts/mutation.sh from its copy of the repository:
     mutation_score.py                 print killed/survived/timeout/suspicious and the score
     mutation_score.py --survivors     ... and the surviving mutants, counted per function
     mutation_score.py --sample N SEED pick a uniform random sample of N mutants (sample.txt)
+    mutation_score.py --count         print how many mutants were made (0: nothing to mutate)
 
 With a sample.txt next to mutants/, only the sampled mutants count (and the score gets
 its 95% interval): a whole run takes longer than a working session on 2 cores.
@@ -69,6 +70,8 @@ def report(survivors: bool) -> None:
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--sample"]:
         pick(int(argv[1]), int(argv[2]))
+    elif argv[:1] == ["--count"]:
+        print(len(exit_codes()))
     else:
         report("--survivors" in argv)
 

@@ -27,6 +27,6 @@ class StartSettings:
 def parse_start(raw: Any, file: str) -> StartSettings:
     """Validate the raw value of ``start:`` (None: the defaults); ``file`` names stack.yaml in errors."""
     node = Node(raw, "start", file)
-    timeout = node.integer("wait_timeout", DEFAULT_WAIT_TIMEOUT, lo=1, hi=MAX_WAIT_TIMEOUT)
+    timeout = node.integer("wait_timeout", lo=1, hi=MAX_WAIT_TIMEOUT)  # absent or null: None
     node.done()
     return StartSettings(DEFAULT_WAIT_TIMEOUT if timeout is None else timeout)
