@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from multistack.plan.masking import (is_secret_key, looks_like_token, mask_json, mask_line, mask_mapping, mask_text,
-                                     mask_urls, mask_value)
+from multistack.plan.masking import (is_secret_field, is_secret_key, looks_like_token, mask_json, mask_line,
+                                     mask_mapping, mask_text, mask_urls, mask_value)
 
 
 @pytest.mark.parametrize("key, secret", [
@@ -186,3 +186,33 @@ def test_the_shape_thresholds_are_inclusive() -> None:
 ])
 def test_secrets_among_other_separators(text: str, shown: str) -> None:
     assert mask_text(text) == shown
+
+
+#: 32 characters that change class at every step, all distinct: a credential by shape.
+RANDOM_32 = "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xZ"
+
+
+@pytest.mark.parametrize("name", ["DB_KEYX", "XPWD", "PWDX"])
+def test_only_quotes_blanks_and_dashes_are_trimmed_from_a_name_before_it_is_judged(name: str) -> None:
+    assert is_secret_key(name) is False
+    assert is_secret_field(name) is False
+
+
+def test_the_padding_of_a_run_does_not_count_towards_its_length_and_letters_do() -> None:
+    assert looks_like_token(RANDOM_32) is True
+    assert looks_like_token(RANDOM_32[:31] + "=") is False  # 31 characters and a pad: too short
+    assert looks_like_token(RANDOM_32[:31] + "X") is True  # a final X is part of the body, not a pad
+    assert looks_like_token("Xghp_" + "a1" * 8) is False  # a token prefix counts only at the start
+
+
+def test_a_separator_inside_a_secret_value_does_not_end_the_scan() -> None:
+    assert mask_text("PASSWORD=a=b TOKEN=c") == "PASSWORD=**** TOKEN=****"
+
+
+def test_a_name_ending_in_x_is_judged_whole() -> None:
+    assert mask_text("DB_KEYX=abc") == "DB_KEYX=abc"  # not DB_KEY
+    assert mask_text("MY_TOKENX=abc") == "MY_TOKENX=****"  # an X is not a quote
+
+
+def test_the_trailing_blanks_of_a_secret_value_are_masked_with_it() -> None:
+    assert mask_line("TOKEN=abc  \n") == "TOKEN=****\n"
