@@ -119,27 +119,25 @@ export PYTHONPATH="$MUT_DIR${PYTHONPATH:+:$PYTHONPATH}"
 start=$(date +%s)
 SAMPLE_FILE="$MUT_DIR/sample.txt"
 rm -f "$SAMPLE_FILE"
+# mutmut refuses to run when it made no mutant at all (a module of data classes only,
+# e.g. model/sources.py): that is a row of zeros, not a failure; anything else stops here.
+run_failed() {
+    if [[ $("$PY" "$MUT_DIR/scripts/mutation_score.py" --count) == 0 ]]; then
+        echo "   no mutant was made: nothing here to mutate"
+        return
+    fi
+    tail -30 "$MUT_DIR/run.log"
+    exit 1
+}
 if [[ -n "${MUT_SAMPLE:-}" ]]; then
     echo "== mutmut: generate the mutants and the test stats, run none"
     "$MUTMUT" run --max-children "$MUT_JOBS" no.such.mutant__mutmut_0 >"$MUT_DIR/generate.log" 2>&1 || true
     "$PY" "$MUT_DIR/scripts/mutation_score.py" --sample "$MUT_SAMPLE" "${MUT_SEED:-11}"
     echo "== mutmut run: the sample (max children $MUT_JOBS)"
-    xargs -a "$SAMPLE_FILE" "$MUTMUT" run --max-children "$MUT_JOBS" >"$MUT_DIR/run.log" 2>&1 || {
-        tail -30 "$MUT_DIR/run.log"
-        exit 1
-    }
+    xargs -a "$SAMPLE_FILE" "$MUTMUT" run --max-children "$MUT_JOBS" >"$MUT_DIR/run.log" 2>&1 || run_failed
 else
     echo "== mutmut run: every mutant (max children $MUT_JOBS)"
-    # mutmut refuses to run when it made no mutant at all (a module of data classes only,
-    # e.g. model/sources.py): that is a row of zeros, not a failure
-    "$MUTMUT" run --max-children "$MUT_JOBS" >"$MUT_DIR/run.log" 2>&1 || {
-        if [[ $("$PY" "$MUT_DIR/scripts/mutation_score.py" --count) == 0 ]]; then
-            echo "   no mutant was made: nothing here to mutate"
-        else
-            tail -30 "$MUT_DIR/run.log"
-            exit 1
-        fi
-    }
+    "$MUTMUT" run --max-children "$MUT_JOBS" >"$MUT_DIR/run.log" 2>&1 || run_failed
 fi
 echo "   took $(($(date +%s) - start)) s"
 "$PY" "$MUT_DIR/scripts/mutation_score.py" ${1:+"$1"}
